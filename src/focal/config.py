@@ -1,0 +1,106 @@
+"""Settings: embedded defaults, overridden by a TOML file and then by FOCAL_* variables.
+
+Everything that differs between a laptop and a fleet is configuration, never code.
+`FOCAL_CONFIG` names an optional TOML file whose keys are the field names below;
+`FOCAL_<FIELD>` (upper case) overrides one field. Lists are comma-separated.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Settings:
+    # Where things live.
+    data_dir: Path = Path("data")
+    origin_dir: Path | None = None  # None: <data_dir>/origin
+
+    # HTTP server.
+    host: str = "127.0.0.1"
+    port: int = 8080
+    workers: int = 1
+
+    # Source limits, checked before any pixel is decoded.
+    max_source_bytes: int = 100 * 1024 * 1024
+    max_pixels: int = 100_000_000
+    max_side: int = 12_000
+
+    # Remote fetching: off unless an origin is allowed.
+    allowed_origins: tuple[str, ...] = ()
+    allow_private_networks: bool = False
+    fetch_timeout: float = 10.0
+    max_redirects: int = 5
+    via_marker: str = "focal"
+
+    # Delivery.
+    cache_control: str = "public, max-age=3600"
+    concurrency: int = 0  # image jobs at once; 0: one per core
+    queue_size: int = 64  # waiting jobs beyond that get 503 + Retry-After
+
+    # Face detection.
+    detect_max_side: int = 1024
+
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def origin_path(self) -> Path:
+        return self.origin_dir if self.origin_dir is not None else self.data_dir / "origin"
+
+    @property
+    def image_concurrency(self) -> int:
+        return self.concurrency if self.concurrency > 0 else (os.cpu_count() or 1)
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+
+def _coerce(name: str, raw: Any, default: Any) -> Any:
+    """Turn a TOML or environment value into the type of the field's default."""
+    kind = type(default)
+    if name in ("origin_dir",):
+        return None if raw in (None, "") else Path(raw)
+    if kind is bool:
+        if isinstance(raw, bool):
+            return raw
+        return str(raw).strip().lower() in ("1", "true", "yes", "on")
+    if kind is tuple:
+        items = raw if isinstance(raw, list | tuple) else str(raw).split(",")
+        return tuple(str(item).strip() for item in items if str(item).strip())
+    if isinstance(default, Path):
+        return Path(raw)
+    if kind in (int, float, str):
+        return kind(raw)
+    return raw
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+    """Defaults, then the TOML file named by FOCAL_CONFIG, then FOCAL_* variables, then overrides."""
+    env = os.environ if environ is None else environ
+    defaults = Settings()
+    values: dict[str, Any] = {}
+    config_file = env.get("FOCAL_CONFIG")
+    if config_file:
+        with open(config_file, "rb") as handle:
+            values.update(tomllib.load(handle))
+    for spec in fields(Settings):
+        key = f"FOCAL_{spec.name.upper()}"
+        if key in env:
+            values[spec.name] = env[key]
+    values.update(overrides)
+    known = {spec.name for spec in fields(Settings)}
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise ValueError(f"unknown setting(s): {', '.join(unknown)}")
+    return Settings(
+        **{
+            name: _coerce(name, value, getattr(defaults, name))
+            for name, value in values.items()
+        }
+    )
