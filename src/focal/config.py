@@ -11,7 +11,7 @@ import dataclasses
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -46,8 +46,6 @@ class Settings:
 
     # Face detection.
     detect_max_side: int = 1024
-
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
     @property
     def origin_path(self) -> Path:

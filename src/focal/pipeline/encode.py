@@ -1,0 +1,200 @@
+"""Choosing the output format and encoding into it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyvips
+from pyvips.enums import ForeignKeep
+
+from focal.errors import ErrorKind, FocalError
+from focal.options import Color
+from focal.pipeline.source import SourceInfo
+
+MEDIA_TYPES = {
+    "avif": "image/avif",
+    "webp": "image/webp",
+    "jpeg": "image/jpeg",
+    "baseline-jpeg": "image/jpeg",
+    "png": "image/png",
+    "gif": "image/gif",
+}
+DEFAULT_QUALITY = 85
+# Originals whose format browsers cannot show are delivered as JPEG (or PNG with alpha).
+_SAME_AS_SOURCE = {
+    "image/jpeg": "jpeg",
+    "image/png": "png",
+    "image/webp": "webp",
+    "image/gif": "gif",
+    "image/avif": "avif",
+}
+
+
+@dataclass(frozen=True)
+class Encoding:
+    """How to write the output."""
+
+    format: str  # a key of MEDIA_TYPES
+    quality: int | None = None  # None: the default, and no PNG palette
+    fast: bool = False
+    metadata: str = "copyright"  # keep | copyright | none (JPEG only)
+    animated: bool = False
+    background: Color | None = None
+
+    @property
+    def media_type(self) -> str:
+        return MEDIA_TYPES[self.format]
+
+
+def accepts(accept: str, media_type: str) -> bool:
+    """Whether an Accept header names `media_type` explicitly with a non-zero q."""
+    for item in accept.lower().split(","):
+        kind, _, params = item.strip().partition(";")
+        if kind.strip() != media_type:
+            continue
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name == "q":
+                try:
+                    return float(value) > 0
+                except ValueError:
+                    return False
+        return True
+    return False
+
+
+def choose_format(
+    requested: str | None,
+    source: SourceInfo,
+    accept: str,
+    *,
+    keeps_alpha: bool,
+    animated: bool,
+) -> str:
+    """The output format for a requested one: explicit, negotiated (auto) or the source's."""
+    if requested not in (None, "auto"):
+        assert requested is not None
+        if requested == "avif" and animated:
+            return "webp"  # AVIF animation is not supported by the encoder: keep it moving
+        return requested
+    if requested == "auto":
+        if animated:
+            return "webp" if accepts(accept, "image/webp") else "gif"
+        if accepts(accept, "image/avif"):
+            return "avif"
+        if accepts(accept, "image/webp"):
+            return "webp"
+        return "png" if keeps_alpha else "jpeg"
+    same = _SAME_AS_SOURCE.get(source.format)
+    if same is not None:
+        return same
+    return "png" if keeps_alpha else "jpeg"
+
+
+def _keep(metadata: str) -> int:
+    if metadata == "keep":
+        return int(ForeignKeep.ALL)
+    if metadata == "copyright":
+        return int(ForeignKeep.ICC | ForeignKeep.EXIF)
+    return int(ForeignKeep.ICC)
+
+
+def _copyright_only(image: pyvips.Image) -> pyvips.Image:
+    """Drop every EXIF field but the copyright and artist, which the owner asked to keep."""
+    image = image.copy()
+    kept = ("exif-ifd0-Copyright", "exif-ifd0-Artist")
+    if not any(image.get_typeof(name) for name in kept):
+        image.remove("exif-data")
+    for name in image.get_fields():
+        if name.startswith("exif-") and name != "exif-data" and name not in kept:
+            image.remove(name)
+    for name in ("xmp-data", "iptc-data"):
+        if image.get_typeof(name):
+            image.remove(name)
+    return image
+
+
+def _flatten(image: pyvips.Image, background: Color | None) -> pyvips.Image:
+    if not image.hasalpha():
+        return image
+    color = background if background is not None and background.opaque else Color(255, 255, 255)
+    grey = image.bands == 2
+    values = (
+        [0.2126 * color.red + 0.7152 * color.green + 0.0722 * color.blue]
+        if grey
+        else [color.red, color.green, color.blue]
+    )
+    if image.format == "ushort":
+        values = [value * 257 for value in values]
+    return image.flatten(background=values)
+
+
+def _eight_bit(image: pyvips.Image) -> pyvips.Image:
+    if image.format == "uchar":
+        return image
+    space = "b-w" if image.bands in (1, 2) else "srgb"
+    return image.colourspace(space).cast("uchar")
+
+
+def encode(image: pyvips.Image, encoding: Encoding, page_height: int) -> bytes:
+    """Write pixels in the chosen format; the image is a strip of frames when animated."""
+    quality = encoding.quality or DEFAULT_QUALITY
+    if encoding.animated:
+        image = image.copy()
+        image.set_type(pyvips.GValue.gint_type, "page-height", page_height)
+    try:
+        return _save(image, encoding, quality)
+    except pyvips.Error as error:
+        raise FocalError(
+            ErrorKind.PROCESSING_FAILED,
+            f"could not encode the result as {encoding.format}: {str(error).splitlines()[0]}",
+        ) from None
+
+
+def _save(image: pyvips.Image, encoding: Encoding, quality: int) -> bytes:
+    fmt = encoding.format
+    if fmt in ("jpeg", "baseline-jpeg"):
+        image = _eight_bit(_flatten(image, encoding.background))
+        if encoding.metadata == "copyright":
+            image = _copyright_only(image)
+        small_or_huge = image.width * image.height < 50 * 50 or max(image.width, image.height) > 3000
+        progressive = fmt == "jpeg" and not encoding.fast and not small_or_huge
+        data: bytes = image.jpegsave_buffer(
+            Q=quality,
+            interlace=progressive,
+            optimize_coding=not encoding.fast,
+            keep=_keep(encoding.metadata),
+        )
+        return data
+    keep = int(ForeignKeep.NONE)
+    if fmt == "webp":
+        return bytes(
+            _eight_bit(image).webpsave_buffer(
+                Q=quality,
+                lossless=quality == 100,
+                effort=0 if encoding.fast else 4,
+                keep=keep,
+            )
+        )
+    if fmt == "avif":
+        return bytes(
+            _eight_bit(image).heifsave_buffer(
+                Q=quality,
+                compression="av1",
+                effort=0 if encoding.fast else 2,
+                keep=keep,
+            )
+        )
+    if fmt == "png":
+        palette = encoding.quality is not None
+        return bytes(
+            image.pngsave_buffer(
+                compression=1 if encoding.fast else 6,
+                palette=palette,
+                Q=quality,
+                keep=keep,
+            )
+        )
+    if fmt == "gif":
+        return bytes(_eight_bit(image).gifsave_buffer(keep=keep, effort=1 if encoding.fast else 7))
+    raise FocalError(ErrorKind.BAD_OPTIONS, f"format={fmt!r} cannot be written")

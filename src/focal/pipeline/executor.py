@@ -1,0 +1,206 @@
+"""Run a list of operations on an original and encode the result.
+
+The one executor for every caller: the URL form hands it operations in a fixed order, code
+hands them in the order it chose. Where the operations allow, the original is decoded already
+shrunk (libvips shrink-on-load), so a 12-megapixel JPEG is never held in memory in full.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+import pyvips
+
+from focal.errors import ErrorKind, FocalError
+from focal.options import Color
+from focal.pipeline.encode import Encoding, choose_format, encode
+from focal.pipeline.frames import Canvas
+from focal.pipeline.geometry import Box
+from focal.pipeline.gravity import face_region
+from focal.pipeline.operations import Operation, ResizeOp
+from focal.pipeline.source import Limits, SourceInfo, probe
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    """What the caller wants written: format (None: like the source), quality and the rest."""
+
+    format: str | None = None
+    quality: int | None = None
+    fast: bool = False
+    metadata: str = "copyright"
+    anim: bool = True
+    background: Color | None = None
+    accept: str = ""
+
+
+@dataclass(frozen=True)
+class Output:
+    data: bytes
+    media_type: str
+    format: str
+    width: int
+    height: int  # of one frame
+    pages: int
+    faces_found: int | None  # None: no detection was asked for
+
+
+def _pages(source: SourceInfo, anim: bool) -> int:
+    return source.pages if anim else 1
+
+
+def _dry_canvas(source: SourceInfo, pages: int, faces: tuple[Box, ...] | None) -> Canvas:
+    """A canvas of the source's size with no pixels behind it, for planning."""
+    blank = pyvips.Image.black(source.width, source.height * pages, bands=3)
+    blank = blank.copy(interpretation="srgb")
+    return Canvas(blank, pages=pages, faces=faces, measure_only=True)
+
+
+def _load_scale(
+    operations: Sequence[Operation], source: SourceInfo, faces: tuple[Box, ...] | None
+) -> tuple[float, float]:
+    """How much the operations up to the first resize let us shrink on load, per source axis."""
+    prefix: list[Operation] = []
+    resize: ResizeOp | None = None
+    for op in operations:
+        if isinstance(op, ResizeOp):
+            resize = op
+            break
+        if not op.predictable or op.name not in ("trim", "flip", "rotate"):
+            return 1.0, 1.0
+        prefix.append(op)
+    if resize is None:
+        return 1.0, 1.0
+    canvas = _dry_canvas(source, 1, faces)
+    turns = 0
+    for op in prefix:
+        canvas = op.apply(canvas)
+        turns += op.quarter_turns()
+    region = face_region(canvas, resize)
+    if region is not None:
+        canvas = region.canvas
+    plan = resize.plan(canvas.width, canvas.height)
+    if plan is None:
+        return 1.0, 1.0
+    sx, sy = plan.scaled[0] / canvas.width, plan.scaled[1] / canvas.height
+    return (sy, sx) if turns % 2 else (sx, sy)
+
+
+def _load(
+    data: bytes,
+    source: SourceInfo,
+    operations: Sequence[Operation],
+    pages: int,
+    faces: tuple[Box, ...] | None,
+) -> tuple[Canvas, list[Operation]]:
+    option_string = "n=-1" if pages > 1 else ""
+    sx, sy = _load_scale(operations, source, faces)
+    width, height = round(source.width * sx), round(source.height * sy)
+    if sx < 1 or sy < 1:
+        image = pyvips.Image.thumbnail_buffer(
+            data, max(1, width), height=max(1, height), size="force", option_string=option_string
+        )
+    else:
+        image = pyvips.Image.new_from_buffer(data, option_string, access="random")
+        if pages == 1:
+            image = image.autorot()
+    fx = image.width / source.width
+    fy = image.height / pages / source.height
+    if (fx, fy) == (1.0, 1.0):
+        return Canvas(image, pages=pages, faces=faces), list(operations)
+    scaled_faces = None if faces is None else tuple(face.scaled(fx, fy) for face in faces)
+    rescaled: list[Operation] = []
+    turns = 0
+    for index, op in enumerate(operations):
+        if isinstance(op, ResizeOp):
+            rescaled.extend(operations[index:])
+            break
+        rescaled.append(op.rescaled(fy, fx) if turns % 2 else op.rescaled(fx, fy))
+        turns += op.quarter_turns()
+    return Canvas(image, pages=pages, faces=scaled_faces), rescaled
+
+
+def _apply(canvas: Canvas, operations: Sequence[Operation], limits: Limits) -> Canvas:
+    for op in operations:
+        if op.resizes or not canvas.measure_only:
+            canvas = op.apply(canvas)
+    if max(canvas.width, canvas.height) > limits.max_side:
+        raise FocalError(
+            ErrorKind.IMAGE_TOO_LARGE,
+            f"the result would be {canvas.width}×{canvas.height} px; "
+            f"the longest side may be at most {limits.max_side:,} px",
+        )
+    return canvas
+
+
+def measure(
+    data: bytes,
+    operations: Sequence[Operation],
+    *,
+    source: SourceInfo | None = None,
+    faces: tuple[Box, ...] | None = None,
+    anim: bool = True,
+    limits: Limits | None = None,
+) -> tuple[int, int]:
+    """The output's width and height, without encoding and, where possible, without decoding."""
+    limits = limits or Limits()
+    source = source or probe(data, limits)
+    pages = _pages(source, anim)
+    needs_pixels = any(not op.predictable for op in operations)
+    if needs_pixels:
+        canvas, operations = _load(data, source, operations, pages, faces)
+        canvas = replace(canvas, measure_only=True)
+    else:
+        canvas = _dry_canvas(source, pages, faces)
+    result = _apply(canvas, operations, limits)
+    return result.width, result.height
+
+
+def run(
+    data: bytes,
+    operations: Sequence[Operation],
+    output: OutputSpec,
+    *,
+    source: SourceInfo | None = None,
+    faces: tuple[Box, ...] | None = None,
+    limits: Limits | None = None,
+) -> Output:
+    """Decode, transform and encode one image."""
+    limits = limits or Limits()
+    source = source or probe(data, limits)
+    pages = _pages(source, output.anim)
+    try:
+        canvas, operations = _load(data, source, operations, pages, faces)
+        canvas = _apply(canvas, operations, limits)
+        keeps_alpha = bool(canvas.image.hasalpha()) and not (
+            output.background is not None and output.background.opaque
+        )
+        fmt = choose_format(
+            output.format, source, output.accept, keeps_alpha=keeps_alpha, animated=pages > 1
+        )
+        animated = pages > 1 and fmt in ("webp", "gif")
+        image = canvas.image if animated else canvas.frames()[0]
+        encoding = Encoding(
+            format=fmt,
+            quality=output.quality,
+            fast=output.fast,
+            metadata=output.metadata,
+            animated=animated,
+            background=output.background,
+        )
+        data_out = encode(image, encoding, canvas.height)
+    except pyvips.Error as error:
+        raise FocalError(
+            ErrorKind.PROCESSING_FAILED,
+            f"the image could not be processed: {str(error).splitlines()[0]}",
+        ) from None
+    return Output(
+        data=data_out,
+        media_type=encoding.media_type,
+        format=fmt,
+        width=canvas.width,
+        height=canvas.height,
+        pages=pages if animated else 1,
+        faces_found=None if faces is None else len(faces),
+    )

@@ -1,0 +1,410 @@
+"""The operations a pipeline runs, each one small, looked up by name in one registry.
+
+Every operation takes a Canvas and returns a Canvas. Operations that change the size know
+their output size in advance (`output_size`) so the loader can shrink on load, and they
+carry face boxes along with the pixels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any, ClassVar
+
+import pyvips
+
+from focal.errors import ErrorKind, FocalError, OptionError
+from focal.options import Color, Gravity, Trim
+from focal.pipeline import gravity as gravity_rules
+from focal.pipeline.frames import Canvas
+from focal.pipeline.geometry import Box, ResizePlan, plan_resize
+
+WHITE = Color(255, 255, 255)
+
+
+class Operation:
+    """One step of a pipeline."""
+
+    name: ClassVar[str]
+    # True when the output size follows from the input size alone (no pixel analysis).
+    predictable: ClassVar[bool] = True
+    # False for steps that only change pixel values: planning a size can skip them.
+    resizes: ClassVar[bool] = True
+
+    def apply(self, canvas: Canvas) -> Canvas:
+        raise NotImplementedError
+
+    def output_size(self, width: int, height: int) -> tuple[int, int]:
+        return width, height
+
+    def quarter_turns(self) -> int:
+        return 0
+
+    def rescaled(self, sx: float, sy: float) -> Operation:
+        """The same step for an image already scaled by (sx, sy) on load."""
+        return self
+
+
+def color_for(image: pyvips.Image, color: Color) -> list[float]:
+    """A colour as pixel values for this image's bands (grey or RGB, with or without alpha)."""
+    grey = image.interpretation in ("b-w", "grey16") or image.bands in (1, 2)
+    values = [0.2126 * color.red + 0.7152 * color.green + 0.0722 * color.blue] if grey else [
+        float(color.red), float(color.green), float(color.blue)
+    ]
+    if image.hasalpha():
+        values.append(float(color.alpha))
+    if image.format == "ushort":
+        values = [value * 257 for value in values]
+    return values
+
+
+# --- geometry ------------------------------------------------------------------------------
+
+
+def _length(value: float, size: int) -> float:
+    """Trim lengths below 1 are fractions of the side."""
+    return value * size if value < 1 else value
+
+
+@dataclass(frozen=True)
+class TrimOp(Operation):
+    name: ClassVar[str] = "trim"
+    trim: Trim
+    scale: tuple[float, float] = (1.0, 1.0)  # pixel lengths were given for the unscaled image
+
+    @property
+    def predictable(self) -> bool:  # type: ignore[override]
+        return self.trim.border is None
+
+    def region(self, width: int, height: int) -> Box:
+        sx, sy = self.scale
+        trim = self.trim
+
+        def px(value: float, size: int, scale: float) -> float:
+            return value * size if value < 1 else value * scale
+
+        left, top = px(trim.left, width, sx), px(trim.top, height, sy)
+        if trim.width is not None:
+            kept_w = px(trim.width, width, sx)
+        else:
+            kept_w = width - left - px(trim.right, width, sx)
+        if trim.height is not None:
+            kept_h = px(trim.height, height, sy)
+        else:
+            kept_h = height - top - px(trim.bottom, height, sy)
+        left, top = min(round(left), width - 1), min(round(top), height - 1)
+        kept_w = min(round(kept_w), width - left)
+        kept_h = min(round(kept_h), height - top)
+        if kept_w < 1 or kept_h < 1:
+            raise OptionError(
+                f"trim removes the whole image ({width}×{height} px): trim less"
+            )
+        return Box(left, top, kept_w, kept_h)
+
+    def output_size(self, width: int, height: int) -> tuple[int, int]:
+        region = self.region(width, height)
+        return int(region.width), int(region.height)
+
+    def rescaled(self, sx: float, sy: float) -> Operation:
+        return replace(self, scale=(self.scale[0] * sx, self.scale[1] * sy))
+
+    def _border_region(self, canvas: Canvas) -> Box:
+        assert self.trim.border is not None
+        border = self.trim.border
+        frame = canvas.frames()[0]
+        options: dict[str, Any] = {"threshold": border.tolerance}
+        if border.color is not None:
+            options["background"] = color_for(frame, border.color)[: frame.bands - frame.hasalpha()]
+        if frame.hasalpha():
+            frame = frame.flatten(background=options.get("background", [255] * (frame.bands - 1)))
+        left, top, width, height = frame.find_trim(**options)
+        if width == 0 or height == 0:  # the whole image is border: keep it as it is
+            return Box(0, 0, canvas.width, canvas.height)
+        keep = border.keep
+        left, top = max(0, left - keep), max(0, top - keep)
+        right = min(canvas.width, left + width + 2 * keep)
+        bottom = min(canvas.height, top + height + 2 * keep)
+        return Box(left, top, right - left, bottom - top)
+
+    def apply(self, canvas: Canvas) -> Canvas:
+        if self.trim.border is not None:
+            region = self._border_region(canvas)
+        else:
+            region = self.region(canvas.width, canvas.height)
+        left, top, width, height = (int(value) for value in
+                                    (region.left, region.top, region.width, region.height))
+        if (width, height) == (canvas.width, canvas.height):
+            return canvas
+        moved = canvas.map_faces(lambda face: _clip(face.moved(-left, -top), width, height))
+        cut = canvas.map_frames(lambda frame: frame.crop(left, top, width, height))
+        return replace(cut, faces=moved)
+
+
+def _clip(box: Box, width: float, height: float) -> Box | None:
+    left, top = max(0.0, box.left), max(0.0, box.top)
+    right, bottom = min(width, box.right), min(height, box.bottom)
+    if right <= left or bottom <= top:
+        return None
+    return Box(left, top, right - left, bottom - top)
+
+
+@dataclass(frozen=True)
+class FlipOp(Operation):
+    name: ClassVar[str] = "flip"
+    direction: str  # h, v or hv
+
+    def apply(self, canvas: Canvas) -> Canvas:
+        width, height = canvas.width, canvas.height
+
+        def flip(frame: pyvips.Image) -> pyvips.Image:
+            if "h" in self.direction:
+                frame = frame.fliphor()
+            if "v" in self.direction:
+                frame = frame.flipver()
+            return frame
+
+        def move(box: Box) -> Box:
+            left = width - box.right if "h" in self.direction else box.left
+            top = height - box.bottom if "v" in self.direction else box.top
+            return Box(left, top, box.width, box.height)
+
+        return replace(canvas.map_frames(flip), faces=canvas.map_faces(move))
+
+
+@dataclass(frozen=True)
+class RotateOp(Operation):
+    name: ClassVar[str] = "rotate"
+    angle: int  # 90, 180 or 270, clockwise
+
+    def quarter_turns(self) -> int:
+        return self.angle // 90 % 4
+
+    def output_size(self, width: int, height: int) -> tuple[int, int]:
+        return (height, width) if self.quarter_turns() % 2 else (width, height)
+
+    def apply(self, canvas: Canvas) -> Canvas:
+        turns = self.quarter_turns()
+        if turns == 0:
+            return canvas
+        width, height = canvas.width, canvas.height
+        method = {1: "rot90", 2: "rot180", 3: "rot270"}[turns]
+
+        def move(box: Box) -> Box:
+            if turns == 1:
+                return Box(height - box.bottom, box.left, box.height, box.width)
+            if turns == 2:
+                return Box(width - box.right, height - box.bottom, box.width, box.height)
+            return Box(box.top, width - box.right, box.height, box.width)
+
+        rotated = canvas.map_frames(lambda frame: getattr(frame, method)())
+        return replace(rotated, faces=canvas.map_faces(move))
+
+
+@dataclass(frozen=True)
+class ResizeOp(Operation):
+    """Scale by `fit` into width × height, cutting by gravity or padding with background."""
+
+    name: ClassVar[str] = "resize"
+    width: int | None
+    height: int | None
+    fit: str = "scale-down"
+    gravity: Gravity = Gravity()
+    zoom: float = 0.0
+    background: Color | None = None
+
+    def plan(self, width: int, height: int) -> ResizePlan | None:
+        return plan_resize(self.fit, self.width, self.height, (width, height))
+
+    def output_size(self, width: int, height: int) -> tuple[int, int]:
+        plan = self.plan(width, height)
+        return plan.output if plan else (width, height)
+
+    def apply(self, canvas: Canvas) -> Canvas:
+        source = (canvas.width, canvas.height)
+        region = gravity_rules.face_region(canvas, self)
+        if region is not None:
+            canvas = region.canvas
+            source = (canvas.width, canvas.height)
+        plan = self.plan(*source)
+        if plan is None:
+            return canvas
+        canvas = _scale(canvas, plan.scaled)
+        if plan.crop is not None and plan.crop != plan.scaled:
+            canvas = _cut(canvas, plan.crop, self.gravity, region)
+        if plan.canvas is not None and plan.canvas != plan.scaled:
+            canvas = _pad(canvas, plan.canvas, self.background or WHITE)
+        return canvas
+
+
+def _scale(canvas: Canvas, size: tuple[int, int]) -> Canvas:
+    width, height = size
+    if (width, height) == (canvas.width, canvas.height):
+        return canvas
+    sx, sy = width / canvas.width, height / canvas.height
+
+    def scale(frame: pyvips.Image) -> pyvips.Image:
+        resized = frame.resize(sx, vscale=sy)
+        if (resized.width, resized.height) != (width, height):  # float rounding in libvips
+            resized = resized.gravity("centre", width, height, extend="copy")
+        return resized
+
+    scaled = canvas.map_frames(scale)
+    return replace(scaled, faces=canvas.map_faces(lambda face: face.scaled(sx, sy)))
+
+
+def _cut(
+    canvas: Canvas,
+    size: tuple[int, int],
+    gravity: Gravity,
+    region: gravity_rules.FaceRegion | None,
+) -> Canvas:
+    width, height = size
+    if gravity.mode == "auto" and region is None and not canvas.measure_only:
+        # Attention analysis reads the pixels once and the cut reads them again: keep the
+        # (already shrunk) image in memory rather than decode the original twice.
+        canvas = canvas.with_image(canvas.image.copy_memory())
+    left, top = gravity_rules.cut_offset(canvas, size, gravity, region)
+    moved = canvas.map_faces(lambda face: _clip(face.moved(-left, -top), width, height))
+    cut = canvas.map_frames(lambda frame: frame.crop(left, top, width, height))
+    return replace(cut, faces=moved)
+
+
+def _pad(canvas: Canvas, size: tuple[int, int], background: Color) -> Canvas:
+    width, height = size
+    left, top = (width - canvas.width) // 2, (height - canvas.height) // 2
+
+    def pad(frame: pyvips.Image) -> pyvips.Image:
+        if not background.opaque and not frame.hasalpha():
+            frame = frame.bandjoin_const([255 if frame.format == "uchar" else 65535])
+        return frame.embed(
+            left, top, width, height, extend="background", background=color_for(frame, background)
+        )
+
+    padded = canvas.map_frames(pad)
+    return replace(padded, faces=canvas.map_faces(lambda face: face.moved(left, top)))
+
+
+# --- colour and detail -------------------------------------------------------------------
+
+
+def _split_alpha(image: pyvips.Image) -> tuple[pyvips.Image, pyvips.Image | None]:
+    if image.hasalpha():
+        return image[: image.bands - 1], image[image.bands - 1]
+    return image, None
+
+
+def _eight_bit(image: pyvips.Image) -> pyvips.Image:
+    """Colour work is done on 8-bit sRGB or grey."""
+    if image.format == "uchar" and image.interpretation in ("srgb", "b-w"):
+        return image
+    grey = image.bands in (1, 2)
+    return image.colourspace("b-w" if grey else "srgb").cast("uchar")
+
+
+@dataclass(frozen=True)
+class AdjustOp(Operation):
+    """Brightness, contrast, gamma and saturation, in that order; 1 leaves each unchanged."""
+
+    name: ClassVar[str] = "adjust"
+    resizes: ClassVar[bool] = False
+    brightness: float = 1.0
+    contrast: float = 1.0
+    gamma: float = 1.0
+    saturation: float = 1.0
+
+    def _adjust(self, frame: pyvips.Image) -> pyvips.Image:
+        colour, alpha = _split_alpha(_eight_bit(frame))
+        work = colour
+        if self.brightness != 1 or self.contrast != 1:
+            # contrast pivots around mid-grey: (x * b - 128) * c + 128
+            work = work.linear(self.brightness * self.contrast, 128 * (1 - self.contrast))
+        if self.gamma not in (0, 1):
+            work = (work.cast("float").maxpair(0) / 255) ** self.gamma * 255
+        if self.saturation != 1 and colour.bands == 3:
+            lch = work.colourspace("lch", source_space="srgb")
+            work = (lch * [1, self.saturation, 1]).colourspace("srgb", source_space="lch")
+        work = work.cast("uchar")
+        if colour.interpretation == "b-w":
+            work = work.copy(interpretation="b-w")
+        return work.bandjoin(alpha) if alpha is not None else work
+
+    def apply(self, canvas: Canvas) -> Canvas:
+        return canvas.map_frames(self._adjust)
+
+
+@dataclass(frozen=True)
+class BlurOp(Operation):
+    name: ClassVar[str] = "blur"
+    resizes: ClassVar[bool] = False
+    radius: float
+
+    def apply(self, canvas: Canvas) -> Canvas:
+        if self.radius <= 0:
+            return canvas
+        sigma = self.radius / 2  # a Gaussian reaches about two sigmas: radius ≈ 2σ
+
+        def blur(frame: pyvips.Image) -> pyvips.Image:
+            frame = _eight_bit(frame)
+            if frame.hasalpha():  # blur colour weighted by alpha, so edges do not darken
+                return frame.premultiply().gaussblur(sigma).unpremultiply().cast("uchar")
+            return frame.gaussblur(sigma)
+
+        return canvas.map_frames(blur)
+
+
+@dataclass(frozen=True)
+class SharpenOp(Operation):
+    name: ClassVar[str] = "sharpen"
+    resizes: ClassVar[bool] = False
+    amount: float
+
+    def apply(self, canvas: Canvas) -> Canvas:
+        if self.amount <= 0:
+            return canvas
+
+        def sharpen(frame: pyvips.Image) -> pyvips.Image:
+            colour, alpha = _split_alpha(_eight_bit(frame))
+            # An unsharp mask on lightness only; amount scales the strength (m2) of it.
+            sharp = colour.sharpen(sigma=1.0, m1=self.amount / 4, m2=self.amount)
+            if colour.interpretation == "b-w":
+                sharp = sharp.colourspace("b-w")
+            sharp = sharp.cast("uchar")
+            return sharp.bandjoin(alpha) if alpha is not None else sharp
+
+        return canvas.map_frames(sharpen)
+
+
+@dataclass(frozen=True)
+class BackgroundOp(Operation):
+    """Show `color` through transparent areas."""
+
+    name: ClassVar[str] = "background"
+    resizes: ClassVar[bool] = False
+    color: Color
+
+    def apply(self, canvas: Canvas) -> Canvas:
+        def fill(frame: pyvips.Image) -> pyvips.Image:
+            if not frame.hasalpha():
+                return frame
+            values = color_for(frame, self.color)
+            if self.color.opaque:
+                return frame.flatten(background=values[:-1])
+            plane = frame.new_from_image(values)
+            return plane.composite2(frame, "over").cast(frame.format)
+
+        return canvas.map_frames(fill)
+
+
+OPERATIONS: dict[str, type[Operation]] = {
+    op.name: op
+    for op in (TrimOp, FlipOp, RotateOp, ResizeOp, AdjustOp, BlurOp, SharpenOp, BackgroundOp)
+}
+
+
+def make_operation(name: str, **params: Any) -> Operation:
+    """The one generic way to build an operation from its name."""
+    try:
+        kind = OPERATIONS[name]
+    except KeyError:
+        raise FocalError(ErrorKind.BAD_REQUEST, f"unknown operation {name!r}") from None
+    return kind(**params)
+

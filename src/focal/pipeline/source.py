@@ -1,0 +1,124 @@
+"""Reading an original's header: format, size, frames. Limits are checked here, before decoding."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyvips
+
+from focal.errors import ErrorKind, FocalError
+
+# Loaders we accept from untrusted input; everything else (libvips' own formats, matrices,
+# CSV, FITS...) is refused. `block_untrusted` also stops loaders that are not fuzzed.
+pyvips.block_untrusted_set(True)
+_LOADERS = {
+    "jpegload": "image/jpeg",
+    "pngload": "image/png",
+    "webpload": "image/webp",
+    "gifload": "image/gif",
+    "heifload": "image/avif",
+    "tiffload": "image/tiff",
+    "svgload": "image/svg+xml",
+}
+ANIMATED_FORMATS = ("image/gif", "image/webp")
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """What an original is, as displayed: EXIF orientation already applied to the size."""
+
+    format: str  # MIME type
+    width: int
+    height: int  # of one frame
+    pages: int  # frames of an animation; 1 otherwise
+    has_alpha: bool
+    file_size: int
+    orientation: int
+
+    @property
+    def animated(self) -> bool:
+        return self.pages > 1
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_bytes: int = 100 * 1024 * 1024
+    max_pixels: int = 100_000_000
+    max_side: int = 12_000
+
+
+def _loader_format(image: pyvips.Image) -> str:
+    loader = str(image.get("vips-loader")).removesuffix("_buffer").removesuffix("_source")
+    media_type = _LOADERS.get(loader)
+    if media_type is None:
+        raise FocalError(
+            ErrorKind.UNSUPPORTED_FORMAT,
+            f"the original is in a format Focal does not accept ({loader}); "
+            "send JPEG, PNG, WebP, GIF, AVIF, HEIC, TIFF or SVG",
+        )
+    if media_type == "image/avif" and _field(image, "heif-compression") == "hevc":
+        return "image/heic"
+    return media_type
+
+
+def _field(image: pyvips.Image, name: str) -> object:
+    return image.get(name) if image.get_typeof(name) else None
+
+
+def probe(data: bytes, limits: Limits | None = None) -> SourceInfo:
+    """Read the header only and check the limits; no pixel is decoded here."""
+    limits = limits or Limits()
+    if len(data) > limits.max_bytes:
+        raise FocalError(
+            ErrorKind.SOURCE_TOO_LARGE,
+            f"the original is {len(data):,} bytes; the limit is {limits.max_bytes:,} bytes",
+        )
+    if not data:
+        raise FocalError(ErrorKind.NOT_AN_IMAGE, "the original is empty")
+    try:
+        image = pyvips.Image.new_from_buffer(data, "")
+    except pyvips.Error:
+        raise FocalError(
+            ErrorKind.NOT_AN_IMAGE,
+            "the original is not an image Focal can read (JPEG, PNG, WebP, GIF, AVIF, HEIC, "
+            "TIFF or SVG)",
+        ) from None
+    media_type = _loader_format(image)
+    orientation = int(_field(image, "orientation") or 1)  # type: ignore[call-overload]
+    width, height = image.width, image.height
+    if orientation in (5, 6, 7, 8):
+        width, height = height, width
+    pages = 1
+    if media_type in ANIMATED_FORMATS:
+        pages = max(1, int(_field(image, "n-pages") or 1))  # type: ignore[call-overload]
+    info = SourceInfo(
+        format=media_type,
+        width=width,
+        height=height,
+        pages=pages,
+        has_alpha=bool(image.hasalpha()),
+        file_size=len(data),
+        orientation=orientation,
+    )
+    check_limits(info, limits)
+    return info
+
+
+def check_limits(info: SourceInfo, limits: Limits) -> None:
+    """Refuse decompression bombs from the header: area (all frames summed) and sides."""
+    if info.width < 1 or info.height < 1:
+        raise FocalError(ErrorKind.IMAGE_TOO_LARGE, "the original has no pixels (zero size)")
+    side = max(info.width, info.height)
+    if side > limits.max_side:
+        raise FocalError(
+            ErrorKind.IMAGE_TOO_LARGE,
+            f"the original is {info.width}×{info.height} px; the longest side may be at most "
+            f"{limits.max_side:,} px",
+        )
+    area = info.width * info.height * info.pages
+    if area > limits.max_pixels:
+        frames = f" over {info.pages} frames" if info.pages > 1 else ""
+        raise FocalError(
+            ErrorKind.IMAGE_TOO_LARGE,
+            f"the original has {area:,} pixels{frames}; the limit is {limits.max_pixels:,}",
+        )
