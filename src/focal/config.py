@@ -97,8 +97,5 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
     if unknown:
         raise ValueError(f"unknown setting(s): {', '.join(unknown)}")
     return Settings(
-        **{
-            name: _coerce(name, value, getattr(defaults, name))
-            for name, value in values.items()
-        }
+        **{name: _coerce(name, value, getattr(defaults, name)) for name, value in values.items()}
     )

@@ -1,7 +1,7 @@
 """Transformation options: parse, validate, normalize, print canonically. Pure: no I/O."""
 
 from focal.options.geometry_values import Gravity, Trim, TrimBorder
-from focal.options.model import FITS, FORMATS, SPECS, OptionSpec, Options
+from focal.options.model import FITS, FORMATS, SPECS, Options, OptionSpec
 from focal.options.parse import (
     canonical,
     canonical_items,

@@ -53,7 +53,9 @@ class GravityValue(ValueType[Gravity]):
         if len(parts) == 2:
             coordinate = Decimal(0.0, 1.0)
             try:
-                return Gravity(x=coordinate.parse(name, parts[0]), y=coordinate.parse(name, parts[1]))
+                return Gravity(
+                    x=coordinate.parse(name, parts[0]), y=coordinate.parse(name, parts[1])
+                )
             except OptionError:
                 pass
         raise OptionError(f"{name}={text!r} is not valid: expected {self.describe()}")

@@ -8,7 +8,7 @@ from typing import Any
 
 from focal.errors import OptionError
 from focal.options.geometry_values import TRIM_KEYS, Gravity, build_trim
-from focal.options.model import DEFAULTS, SPECS, OptionSpec, Options
+from focal.options.model import DEFAULTS, SPECS, Options, OptionSpec
 from focal.options.values import python_to_text
 
 _BY_KEY: dict[str, OptionSpec] = {}

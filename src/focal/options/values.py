@@ -217,11 +217,7 @@ def parse_color(text: str) -> Color | None:
     if word == "transparent":
         return Color(0, 0, 0, 0)
     try:
-        rgb = (
-            webcolors.hex_to_rgb(word)
-            if word.startswith("#")
-            else webcolors.name_to_rgb(word)
-        )
+        rgb = webcolors.hex_to_rgb(word) if word.startswith("#") else webcolors.name_to_rgb(word)
     except ValueError:
         return None
     return Color(rgb.red, rgb.green, rgb.blue)

@@ -157,7 +157,9 @@ def _save(image: pyvips.Image, encoding: Encoding, quality: int) -> bytes:
         image = _eight_bit(_flatten(image, encoding.background))
         if encoding.metadata == "copyright":
             image = _copyright_only(image)
-        small_or_huge = image.width * image.height < 50 * 50 or max(image.width, image.height) > 3000
+        small_or_huge = (
+            image.width * image.height < 50 * 50 or max(image.width, image.height) > 3000
+        )
         progressive = fmt == "jpeg" and not encoding.fast and not small_or_huge
         data: bytes = image.jpegsave_buffer(
             Q=quality,

@@ -32,7 +32,9 @@ class Canvas:
         if self.pages == 1:
             return [self.image]
         height = self.height
-        return [self.image.crop(0, index * height, self.width, height) for index in range(self.pages)]
+        return [
+            self.image.crop(0, index * height, self.width, height) for index in range(self.pages)
+        ]
 
     def map_frames(self, change: Callable[[pyvips.Image], pyvips.Image]) -> Canvas:
         """Apply one change to every frame alike."""

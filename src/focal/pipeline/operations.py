@@ -47,9 +47,11 @@ class Operation:
 def color_for(image: pyvips.Image, color: Color) -> list[float]:
     """A colour as pixel values for this image's bands (grey or RGB, with or without alpha)."""
     grey = image.interpretation in ("b-w", "grey16") or image.bands in (1, 2)
-    values = [0.2126 * color.red + 0.7152 * color.green + 0.0722 * color.blue] if grey else [
-        float(color.red), float(color.green), float(color.blue)
-    ]
+    values = (
+        [0.2126 * color.red + 0.7152 * color.green + 0.0722 * color.blue]
+        if grey
+        else [float(color.red), float(color.green), float(color.blue)]
+    )
     if image.hasalpha():
         values.append(float(color.alpha))
     if image.format == "ushort":
@@ -95,9 +97,7 @@ class TrimOp(Operation):
         kept_w = min(round(kept_w), width - left)
         kept_h = min(round(kept_h), height - top)
         if kept_w < 1 or kept_h < 1:
-            raise OptionError(
-                f"trim removes the whole image ({width}×{height} px): trim less"
-            )
+            raise OptionError(f"trim removes the whole image ({width}×{height} px): trim less")
         return Box(left, top, kept_w, kept_h)
 
     def output_size(self, width: int, height: int) -> tuple[int, int]:
@@ -130,8 +130,9 @@ class TrimOp(Operation):
             region = self._border_region(canvas)
         else:
             region = self.region(canvas.width, canvas.height)
-        left, top, width, height = (int(value) for value in
-                                    (region.left, region.top, region.width, region.height))
+        left, top, width, height = (
+            int(value) for value in (region.left, region.top, region.width, region.height)
+        )
         if (width, height) == (canvas.width, canvas.height):
             return canvas
         moved = canvas.map_faces(lambda face: _clip(face.moved(-left, -top), width, height))
@@ -407,4 +408,3 @@ def make_operation(name: str, **params: Any) -> Operation:
     except KeyError:
         raise FocalError(ErrorKind.BAD_REQUEST, f"unknown operation {name!r}") from None
     return kind(**params)
-

@@ -1,0 +1,64 @@
+"""FastAPI app: handlers parse the request, call the service and map errors to HTTP."""
+
+from __future__ import annotations
+
+import mimetypes
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import PlainTextResponse, Response
+
+from focal import __version__
+from focal.config import Settings, load_settings
+from focal.errors import ErrorKind, FocalError
+from focal.service import DeliveryService
+from focal.service.delivery import is_remote
+
+
+def error_response(error: FocalError) -> Response:
+    headers = {"Cf-Resized": f"err={error.code}", "Cache-Control": "no-store"}
+    if error.kind is ErrorKind.BUSY:
+        headers["Retry-After"] = "1"
+    return PlainTextResponse(f"{error.message}\n", status_code=error.status, headers=headers)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or load_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.delivery = DeliveryService(settings)
+        yield
+        await app.state.delivery.aclose()
+
+    app = FastAPI(title="Focal", version=__version__, lifespan=lifespan)
+
+    @app.exception_handler(FocalError)
+    async def on_focal_error(request: Request, error: FocalError) -> Response:
+        return error_response(error)
+
+    @app.api_route("/cdn-cgi/image/{options}/{source:path}", methods=["GET", "HEAD"])
+    async def transform_image(request: Request, options: str, source: str) -> Response:
+        """Serve a variant of an original: `<options>` as in `width=400,fit=cover`."""
+        if is_remote(source) and request.url.query:
+            source = f"{source}?{request.url.query}"
+        delivery: DeliveryService = request.app.state.delivery
+        headers = {name.lower(): value for name, value in request.headers.items()}
+        result = await delivery.deliver(options, source, headers)
+        return Response(result.body, status_code=result.status, headers=result.headers)
+
+    @app.api_route("/originals/{path:path}", methods=["GET", "HEAD"])
+    async def original(request: Request, path: str) -> Response:
+        """An original from the origin folder, byte for byte."""
+        delivery: DeliveryService = request.app.state.delivery
+        local = delivery.origin.read(path)
+        media_type = mimetypes.guess_type(local.path.name)[0] or "application/octet-stream"
+        headers = {"Cache-Control": settings.cache_control}
+        return Response(local.data, media_type=media_type, headers=headers)
+
+    @app.get("/healthz")
+    async def health() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    return app

@@ -1,0 +1,129 @@
+"""Delivery of `/cdn-cgi/image/<options>/<source>`: resolve the source, transform, describe.
+
+Knows nothing of HTTP frameworks: it takes the parts of a request and returns status, headers
+and body, or raises a FocalError.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from focal.config import Settings
+from focal.errors import ErrorKind, FocalError
+from focal.options import Options, canonical, parse_options
+from focal.pipeline import Limits
+from focal.service.hints import ClientHints
+from focal.service.jobs import ImageJobs
+from focal.service.transform import Described, transform
+from focal.sources.local import LocalOrigin
+from focal.sources.remote import RemoteFetcher, is_loop
+
+
+@dataclass(frozen=True)
+class Delivery:
+    status: int
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+
+@dataclass(frozen=True)
+class ResolvedSource:
+    data: bytes
+    fingerprint: str
+    original_url: str  # where onerror=redirect sends the client
+
+
+def is_remote(source: str) -> bool:
+    return source.lower().startswith(("http:/", "https:/"))
+
+
+def normalize_remote(source: str) -> str:
+    """Proxies may merge the two slashes after the scheme: put them back."""
+    scheme, _, rest = source.partition(":")
+    return f"{scheme.lower()}://{rest.lstrip('/')}"
+
+
+def _etag_matches(header: str, etag: str) -> bool:
+    candidates = [item.strip().removeprefix("W/") for item in header.split(",")]
+    return "*" in candidates or etag in candidates
+
+
+class DeliveryService:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.limits = Limits(
+            max_bytes=settings.max_source_bytes,
+            max_pixels=settings.max_pixels,
+            max_side=settings.max_side,
+        )
+        self.origin = LocalOrigin(settings.origin_path, settings.max_source_bytes)
+        self.fetcher = RemoteFetcher(settings)
+        self.jobs = ImageJobs(settings.image_concurrency, settings.queue_size)
+
+    async def aclose(self) -> None:
+        await self.fetcher.aclose()
+        self.jobs.close()
+
+    async def resolve(self, source: str) -> ResolvedSource:
+        if is_remote(source):
+            url = normalize_remote(source)
+            fetched = await self.fetcher.fetch(url)
+            validator = fetched.etag or hashlib.sha256(fetched.data).hexdigest()
+            return ResolvedSource(fetched.data, f"url:{fetched.url}:{validator}", url)
+        local = self.origin.read(source)
+        return ResolvedSource(local.data, local.fingerprint, "/originals/" + source.lstrip("/"))
+
+    def variant_identity(self, options: Options, hints: ClientHints, fingerprint: str) -> str:
+        """Everything the response depends on: source, options, and the client facts used."""
+        parts = [fingerprint, canonical(options)]
+        if options.format == "auto":
+            parts.append("accept=" + hints.format_class())
+        if options.width == "auto":
+            parts.append(f"width={hints.auto_width()}")
+        if options.slow_connection_quality is not None:
+            parts.append(f"slow={hints.slow_connection()}")
+        return "\n".join(parts)
+
+    def _vary(self, options: Options) -> str | None:
+        vary = []
+        if options.format == "auto":
+            vary.append("Accept")
+        if options.width == "auto":
+            vary += ["Sec-CH-Width", "Width", "Sec-CH-Viewport-Width", "Sec-CH-UA-Mobile"]
+        if options.slow_connection_quality is not None:
+            vary += ["Save-Data", "ECT", "RTT", "Downlink"]
+        return ", ".join(vary) or None
+
+    async def deliver(self, options_text: str, source: str, headers: Mapping[str, str]) -> Delivery:
+        """`headers` with lower-case names."""
+        if is_loop(headers.get("via"), self.settings.via_marker):
+            raise FocalError(
+                ErrorKind.LOOP,
+                "this request already passed through Focal (Via header): refusing to loop",
+            )
+        options = parse_options(options_text)
+        hints = ClientHints.from_headers(headers)
+        resolved = await self.resolve(source)
+        identity = self.variant_identity(options, hints, resolved.fingerprint)
+        etag = '"' + hashlib.sha256(identity.encode()).hexdigest()[:32] + '"'
+        common = {"ETag": etag, "Cache-Control": self.settings.cache_control}
+        vary = self._vary(options)
+        if vary:
+            common["Vary"] = vary
+        if _etag_matches(headers.get("if-none-match", ""), etag):
+            return Delivery(304, common)
+        try:
+            result = await self.jobs.run(transform, resolved.data, options, hints, self.limits)
+        except FocalError as error:
+            if options.onerror == "redirect" and error.status not in (429, 503):
+                return Delivery(
+                    302, {"Location": resolved.original_url, "Cf-Resized": f"err={error.code}"}
+                )
+            raise
+        if isinstance(result, Described):
+            body = json.dumps(result.body).encode()
+            return Delivery(200, {**common, "Content-Type": "application/json"}, body)
+        return Delivery(200, {**common, "Content-Type": result.media_type}, result.data)

@@ -1,0 +1,48 @@
+"""Image work off the event loop, with bounded concurrency and a bounded queue.
+
+libvips releases the GIL, so a small thread pool uses every core. Requests beyond the pool
+and its queue are refused at once (503 with Retry-After) rather than held in memory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import ParamSpec, TypeVar
+
+from focal.errors import ErrorKind, FocalError
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class ImageJobs:
+    def __init__(self, workers: int, queue_size: int) -> None:
+        self.workers = max(1, workers)
+        self.capacity = self.workers + max(0, queue_size)
+        self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="focal-image")
+        self._admitted = 0  # only touched from the event loop thread
+
+    @property
+    def admitted(self) -> int:
+        return self._admitted
+
+    async def run(self, work: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        if self._admitted >= self.capacity:
+            raise FocalError(
+                ErrorKind.BUSY,
+                f"the server is busy ({self._admitted} images in work or waiting); retry shortly",
+            )
+        self._admitted += 1
+        try:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(
+                self._executor, functools.partial(work, *args, **kwargs)
+            )
+        finally:
+            self._admitted -= 1
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,56 @@
+"""One transformation of one original by URL-form options; shared by the server and the CLI."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from focal.options import Options
+from focal.pipeline import Box, Limits, Output, measure, probe, run, url_operations, url_output
+from focal.service.hints import ClientHints
+
+
+def resolve_for_client(options: Options, hints: ClientHints) -> Options:
+    """Options with what depends on the client filled in (width=auto)."""
+    if options.width == "auto":
+        return dataclasses.replace(options, width=hints.auto_width())
+    return options
+
+
+@dataclass(frozen=True)
+class Described:
+    """format=json: sizes, computed without encoding."""
+
+    body: dict[str, Any]
+
+
+def transform(
+    data: bytes,
+    options: Options,
+    hints: ClientHints,
+    limits: Limits,
+    faces: tuple[Box, ...] | None = None,
+) -> Output | Described:
+    options = resolve_for_client(options, hints)
+    source = probe(data, limits)
+    operations = url_operations(options)
+    if options.format == "json":
+        width, height = measure(
+            data, operations, source=source, faces=faces, anim=options.anim, limits=limits
+        )
+        body: dict[str, Any] = {
+            "width": width,
+            "height": height,
+            "original": {
+                "file_size": source.file_size,
+                "format": source.format,
+                "width": source.width,
+                "height": source.height,
+            },
+        }
+        if source.animated:
+            body["original"]["frames"] = source.pages
+        return Described(body)
+    output = url_output(options, hints.accept, slow_connection=hints.slow_connection())
+    return run(data, operations, output, source=source, faces=faces, limits=limits)

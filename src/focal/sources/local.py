@@ -1,0 +1,51 @@
+"""Originals from a folder on this machine: the origin folder of `/cdn-cgi/image/`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from focal.errors import ErrorKind, FocalError
+
+
+@dataclass(frozen=True)
+class LocalSource:
+    data: bytes
+    path: Path
+    fingerprint: str  # changes whenever the file does (size, modification time, inode)
+
+
+class LocalOrigin:
+    """Reads files under one root folder, never outside it."""
+
+    def __init__(self, root: Path, max_bytes: int) -> None:
+        self.root = root.resolve()
+        self.max_bytes = max_bytes
+
+    def locate(self, relative: str) -> Path:
+        """The file for a URL path, refusing anything that would leave the root."""
+        parts = [part for part in relative.replace("\\", "/").split("/") if part not in ("", ".")]
+        if not parts or ".." in parts or any("\x00" in part for part in parts):
+            raise FocalError(
+                ErrorKind.INVALID_URL,
+                f"{relative!r} is not a path under the origin folder",
+            )
+        path = self.root.joinpath(*parts).resolve()
+        if not path.is_relative_to(self.root):
+            raise FocalError(ErrorKind.INVALID_URL, f"{relative!r} leads outside the origin folder")
+        if not path.is_file():
+            raise FocalError(ErrorKind.NOT_FOUND, f"no original at {'/'.join(parts)!r}")
+        return path
+
+    def read(self, relative: str) -> LocalSource:
+        path = self.locate(relative)
+        stat = path.stat()
+        if stat.st_size > self.max_bytes:
+            raise FocalError(
+                ErrorKind.SOURCE_TOO_LARGE,
+                f"the original is {stat.st_size:,} bytes; the limit is {self.max_bytes:,} bytes",
+            )
+        with open(path, "rb") as handle:
+            data = handle.read(self.max_bytes + 1)
+        fingerprint = f"file:{stat.st_ino}:{len(data)}:{stat.st_mtime_ns}"
+        return LocalSource(data=data, path=path, fingerprint=fingerprint)
