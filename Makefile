@@ -25,5 +25,11 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
+model: $(STAMP)
+	$(BIN)/python tools/export_retinaface.py
+
+eval-faces: $(STAMP)
+	$(BIN)/python tools/eval_faces.py
+
 clean:
 	rm -rf $(VENV) build src/*.egg-info
