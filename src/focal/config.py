@@ -44,8 +44,14 @@ class Settings:
     concurrency: int = 0  # image jobs at once; 0: one per core
     queue_size: int = 64  # waiting jobs beyond that get 503 + Retry-After
 
+    # Catalog: a SQLAlchemy URL; empty means SQLite at <data_dir>/focal.db.
+    catalog_url: str = ""
+
     # Face detection.
     detect_max_side: int = 1024
+    detector_workers: int = 1
+    detector_timeout: float = 10.0
+    face_cache_size: int = 4096  # originals whose boxes are kept in memory
 
     @property
     def origin_path(self) -> Path:

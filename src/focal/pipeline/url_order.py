@@ -47,7 +47,8 @@ def url_operations(options: Options) -> list[Operation]:
         operations.append(RotateOp(options.rotate))
     width = _scaled_side("width", options.width, options.dpr)
     height = _scaled_side("height", options.height, options.dpr)
-    if width is not None or height is not None:
+    # gravity=face without a size still cuts the region around the faces (zoom decides it).
+    if width is not None or height is not None or options.gravity.mode == "face":
         operations.append(
             ResizeOp(
                 width=width,

@@ -1,0 +1,37 @@
+"""Versioned schema migrations: each step runs once, in order, inside one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy import Connection, Engine, inspect, select
+
+from focal.catalog import schema
+
+
+def _v1_face_boxes(connection: Connection) -> None:
+    schema.face_boxes.create(connection)
+
+
+# Append new steps; never edit or reorder a released one.
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1_face_boxes,)
+
+
+def current_version(connection: Connection) -> int:
+    if not inspect(connection).has_table("schema_version"):
+        return 0
+    version = connection.execute(select(schema.schema_version.c.version)).scalar()
+    return int(version or 0)
+
+
+def migrate(engine: Engine) -> int:
+    """Bring the catalog to the latest version; returns that version."""
+    with engine.begin() as connection:
+        version = current_version(connection)
+        if version == 0:
+            schema.schema_version.create(connection, checkfirst=True)
+            connection.execute(schema.schema_version.insert().values(version=0))
+        for number, step in enumerate(MIGRATIONS[version:], start=version + 1):
+            step(connection)
+            connection.execute(schema.schema_version.update().values(version=number))
+        return len(MIGRATIONS)
