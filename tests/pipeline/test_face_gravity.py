@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import pyvips
 import pytest
+import pyvips
 
 from focal.options import parse_options
 from focal.pipeline import Box, OutputSpec, run, url_operations
