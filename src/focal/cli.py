@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Annotated
@@ -13,9 +14,11 @@ from rich.table import Table
 
 from focal.config import load_settings
 from focal.errors import FocalError
+from focal.faces.detector import FaceDetector
 from focal.options import parse_options
 from focal.pipeline import Limits, probe
 from focal.service import ClientHints, Described, transform
+from focal.service.faces import detect_in_process
 
 app = typer.Typer(
     help="Focal: self-hosted image optimization with face-aware cropping.", no_args_is_help=True
@@ -43,6 +46,11 @@ IMAGE_SUFFIXES = {
     ".tiff",
     ".svg",
 }
+
+
+@functools.cache
+def _detector() -> FaceDetector:
+    return FaceDetector(max_side=load_settings().detect_max_side)
 
 
 def _limits() -> Limits:
@@ -115,9 +123,10 @@ def _transform_into(
     source: Path, target: Path, options_text: str, accept: str, *, keep_name: bool
 ) -> Path:
     """Write the result; in folder mode the extension follows the output format."""
-    result = transform(
-        source.read_bytes(), parse_options(options_text), ClientHints(accept=accept), _limits()
-    )
+    data = source.read_bytes()
+    options = parse_options(options_text)
+    lookup = detect_in_process(_detector(), data) if options.gravity.mode == "face" else None
+    result = transform(data, options, ClientHints(accept=accept), _limits(), lookup)
     if isinstance(result, Described):
         target = target if keep_name else target.with_suffix(".json")
         target.write_text(json.dumps(result.body, indent=2) + "\n")
@@ -155,3 +164,51 @@ def info(
     for key, value in described.items():
         table.add_row(key, str(value))
     console.print(table)
+
+
+@app.command()
+def detect(
+    images: Annotated[list[Path], typer.Argument(help="Image files.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    draw: Annotated[
+        Path | None,
+        typer.Option(help="Write a copy with the boxes drawn (a folder for several images)."),
+    ] = None,
+) -> None:
+    """Detect faces (detection only: boxes, landmarks, scores)."""
+    from focal.faces.drawing import draw_faces
+
+    detector = _detector()
+    report = []
+    for image in images:
+        data = image.read_bytes()
+        try:
+            faces, width, height = detector.detect_bytes(data)
+        except Exception as error:  # a file that is no image must not stop the others
+            errors.print(f"[red]{image}[/red]: not a readable image ({error})")
+            continue
+        report.append(
+            {
+                "file": str(image),
+                "width": width,
+                "height": height,
+                "faces": [face.to_dict() for face in faces],
+            }
+        )
+        if draw is not None:
+            target = draw / f"{image.stem}.faces.png" if len(images) > 1 else draw
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(draw_faces(data, faces))
+    if as_json:
+        console.print_json(json.dumps(report))
+        return
+    for entry in report:
+        table = Table(title=f"{entry['file']} ({entry['width']}×{entry['height']})")
+        for column in ("x1", "y1", "x2", "y2", "score"):
+            table.add_column(column, justify="right")
+        for face in entry["faces"]:  # type: ignore[attr-defined]
+            x1, y1, x2, y2 = face["box"]
+            table.add_row(
+                f"{x1:.0f}", f"{y1:.0f}", f"{x2:.0f}", f"{y2:.0f}", f"{face['score']:.3f}"
+            )
+        console.print(table if entry["faces"] else f"{entry['file']}: no face found")

@@ -51,6 +51,7 @@ class Settings:
     detect_max_side: int = 1024
     detector_workers: int = 1
     detector_timeout: float = 10.0
+    detector_warm_start: bool = True  # start the workers with the server, not on first use
     face_cache_size: int = 4096  # originals whose boxes are kept in memory
 
     @property

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import mimetypes
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -29,7 +30,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.delivery = DeliveryService(settings)
+        if settings.detector_warm_start:
+            # Load the face model in the background so the first gravity=face request finds
+            # a warm worker; serving does not wait for it.
+            warming = asyncio.get_running_loop().run_in_executor(
+                None, app.state.delivery.detectors.start
+            )
         yield
+        if settings.detector_warm_start:
+            await warming
         await app.state.delivery.aclose()
 
     app = FastAPI(title="Focal", version=__version__, lifespan=lifespan)

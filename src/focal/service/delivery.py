@@ -6,15 +6,19 @@ and body, or raises a FocalError.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from focal.catalog import FaceBoxStore, catalog_url, open_catalog
 from focal.config import Settings
 from focal.errors import ErrorKind, FocalError
+from focal.faces.workers import DetectorPool
 from focal.options import Options, canonical, parse_options
 from focal.pipeline import Limits
+from focal.service.faces import FaceLocator, FaceLookup, content_hash, detector_identity
 from focal.service.hints import ClientHints
 from focal.service.jobs import ImageJobs
 from focal.service.transform import Described, transform
@@ -46,6 +50,19 @@ def normalize_remote(source: str) -> str:
     return f"{scheme.lower()}://{rest.lstrip('/')}"
 
 
+def _etag(identity: str) -> str:
+    return '"' + hashlib.sha256(identity.encode()).hexdigest()[:32] + '"'
+
+
+def _describe_gravity(lookup: FaceLookup) -> str:
+    """What gravity=face did, for the Focal-Gravity header."""
+    if lookup.faces is None:
+        return f'center; reason="face detection unavailable: {lookup.reason}"'
+    if not lookup.faces:
+        return 'center; reason="no face found"'
+    return f"face; faces={len(lookup.faces)}; from={lookup.origin}"
+
+
 def _etag_matches(header: str, etag: str) -> bool:
     candidates = [item.strip().removeprefix("W/") for item in header.split(",")]
     return "*" in candidates or etag in candidates
@@ -62,10 +79,27 @@ class DeliveryService:
         self.origin = LocalOrigin(settings.origin_path, settings.max_source_bytes)
         self.fetcher = RemoteFetcher(settings)
         self.jobs = ImageJobs(settings.image_concurrency, settings.queue_size)
+        self.catalog = open_catalog(catalog_url(settings.data_dir, settings.catalog_url))
+        self.detectors = DetectorPool(
+            workers=settings.detector_workers,
+            task_timeout=settings.detector_timeout,
+            max_side=settings.detect_max_side,
+        )
+        self.faces = FaceLocator(
+            self.detectors,
+            FaceBoxStore(self.catalog, detector_identity()),
+            settings.face_cache_size,
+        )
 
     async def aclose(self) -> None:
         await self.fetcher.aclose()
+        await self.detectors.aclose()
         self.jobs.close()
+        self.catalog.dispose()
+
+    async def locate_faces(self, data: bytes) -> FaceLookup:
+        key = await asyncio.to_thread(content_hash, data)
+        return await self.faces.locate(data, key)
 
     async def resolve(self, source: str) -> ResolvedSource:
         if is_remote(source):
@@ -108,15 +142,26 @@ class DeliveryService:
         hints = ClientHints.from_headers(headers)
         resolved = await self.resolve(source)
         identity = self.variant_identity(options, hints, resolved.fingerprint)
-        etag = '"' + hashlib.sha256(identity.encode()).hexdigest()[:32] + '"'
-        common = {"ETag": etag, "Cache-Control": self.settings.cache_control}
+        common = {"Cache-Control": self.settings.cache_control}
         vary = self._vary(options)
         if vary:
             common["Vary"] = vary
-        if _etag_matches(headers.get("if-none-match", ""), etag):
-            return Delivery(304, common)
+        if _etag_matches(headers.get("if-none-match", ""), _etag(identity)):
+            return Delivery(304, {**common, "ETag": _etag(identity)})
+        lookup = None
+        if options.gravity.mode == "face":
+            lookup = await self.locate_faces(resolved.data)
+            common["Focal-Gravity"] = _describe_gravity(lookup)
+            if lookup.faces is None:
+                # A centre crop made while the detector was down must not be cached as the
+                # answer: the next request should get the faces.
+                identity += "\nfaces-unavailable"
+                common["Cache-Control"] = "no-store"
+        common["ETag"] = _etag(identity)
         try:
-            result = await self.jobs.run(transform, resolved.data, options, hints, self.limits)
+            result = await self.jobs.run(
+                transform, resolved.data, options, hints, self.limits, lookup
+            )
         except FocalError as error:
             if options.onerror == "redirect" and error.status not in (429, 503):
                 return Delivery(

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from focal.options import Options
-from focal.pipeline import Box, Limits, Output, measure, probe, run, url_operations, url_output
+from focal.pipeline import Limits, Output, measure, probe, run, url_operations, url_output
+from focal.service.faces import FaceLookup
 from focal.service.hints import ClientHints
 
 
@@ -30,9 +31,10 @@ def transform(
     options: Options,
     hints: ClientHints,
     limits: Limits,
-    faces: tuple[Box, ...] | None = None,
+    lookup: FaceLookup | None = None,
 ) -> Output | Described:
     options = resolve_for_client(options, hints)
+    faces = lookup.faces if lookup is not None else None
     source = probe(data, limits)
     operations = url_operations(options)
     if options.format == "json":
@@ -51,6 +53,8 @@ def transform(
         }
         if source.animated:
             body["original"]["frames"] = source.pages
+        if lookup is not None and lookup.faces is not None:
+            body["faces"] = lookup.describe()
         return Described(body)
     output = url_output(options, hints.accept, slow_connection=hints.slow_connection())
     return run(data, operations, output, source=source, faces=faces, limits=limits)
