@@ -11,6 +11,9 @@ from focal.errors import ErrorKind, FocalError
 # Loaders we accept from untrusted input; everything else (libvips' own formats, matrices,
 # CSV, FITS...) is refused. `block_untrusted` also stops loaders that are not fuzzed.
 pyvips.block_untrusted_set(True)
+# libvips' operation cache would keep recent originals alive between requests: every request
+# here works on different bytes, so the cache only costs memory.
+pyvips.cache_set_max(0)
 _LOADERS = {
     "jpegload": "image/jpeg",
     "pngload": "image/png",
