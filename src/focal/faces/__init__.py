@@ -1,0 +1,32 @@
+"""Face detection for gravity=face: RetinaFace on ONNX Runtime, run in worker processes.
+
+Detection only. Nothing in this package can recognise or compare people.
+"""
+
+from focal.faces.detector import (
+    DEFAULT_MAX_SIDE,
+    DEFAULT_MIN_FACE_SIZE,
+    DEFAULT_SCORE_THRESHOLD,
+    Face,
+    FaceDetector,
+    ModelChecksumError,
+    inference_image,
+    inference_size,
+    original_size,
+)
+from focal.faces.workers import DetectionResult, DetectionUnavailable, DetectorPool
+
+__all__ = [
+    "DEFAULT_MAX_SIDE",
+    "DEFAULT_MIN_FACE_SIZE",
+    "DEFAULT_SCORE_THRESHOLD",
+    "DetectionResult",
+    "DetectionUnavailable",
+    "DetectorPool",
+    "Face",
+    "FaceDetector",
+    "ModelChecksumError",
+    "inference_image",
+    "inference_size",
+    "original_size",
+]

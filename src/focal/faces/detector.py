@@ -1,0 +1,270 @@
+"""Face detection with RetinaFace (MobileNetV2) on ONNX Runtime.
+
+Detection only: the model returns boxes, five landmarks and a score per face. Nothing here
+can describe or compare a face, so nothing here can tell two images show the same person.
+
+The model file is `model/retinaface.onnx` (see `model/README.md` for where it comes from); its
+SHA-256 is checked against `model/retinaface.onnx.sha256` every time it is loaded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import onnxruntime
+import pyvips
+
+MODEL_PATH = Path(__file__).resolve().parent / "model" / "retinaface.onnx"
+
+DEFAULT_MAX_SIDE = 1024
+# Chosen with tools/eval_faces.py (--threshold 0.5 --sizes 160,...,1280 shows the raw scores).
+# The graph itself drops anything below 0.5. At the photos' own sizes every labelled face scores
+# 0.9999 and the only other detection is the quokka at 0.57. On copies resized to a longer side
+# of 160-1280 px, faces at least 24 px high score 0.95 or more, except a 27 px profile (0.77);
+# but a cat or quokka face enlarged to 300+ px scores 0.91-0.99 (as does a second box on a human
+# face enlarged to fill the frame), as high as small human faces, so no threshold removes those
+# without losing people. Missing a person hurts a crop more than framing a pet.
+DEFAULT_SCORE_THRESHOLD = 0.9
+# Off by default: on the labelled set every false detection is large (300+ px), so a lower bound
+# removes nothing wrong. Compared with the shorter box side in pixels of the image fed to the
+# model (at most max_side), where RetinaFace's smallest anchor is 16 px.
+DEFAULT_MIN_FACE_SIZE = 0.0
+
+# The graph downsamples by 32, so its input sides must be multiples of 32.
+_STRIDE = 32
+_INPUT = "x:0"
+_OUTPUT = "Identity:0"
+# Output columns: box x1 y1 x2 y2, five (x, y) landmarks, landmark-valid flag, score.
+_BOX = slice(0, 4)
+_LANDMARKS = slice(4, 14)
+_SCORE = 15
+# EXIF orientations that turn the image a quarter turn, swapping width and height.
+_TRANSPOSING_ORIENTATIONS = frozenset({5, 6, 7, 8})
+
+
+class ModelChecksumError(RuntimeError):
+    """The model file is not the one its .sha256 file describes."""
+
+
+@dataclass(frozen=True)
+class Face:
+    """One detected face, in pixels of the image it was detected in.
+
+    `landmarks` are left eye, right eye, nose, left and right mouth corner, as (x, y).
+    Boxes and landmarks are clipped to the image.
+    """
+
+    box: tuple[float, float, float, float]  # x1, y1, x2, y2
+    landmarks: tuple[tuple[float, float], ...]
+    score: float
+
+    @property
+    def width(self) -> float:
+        return self.box[2] - self.box[0]
+
+    @property
+    def height(self) -> float:
+        return self.box[3] - self.box[1]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "box": list(self.box),
+            "landmarks": [list(point) for point in self.landmarks],
+            "score": self.score,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Face:
+        x1, y1, x2, y2 = (float(v) for v in data["box"])
+        landmarks = tuple((float(x), float(y)) for x, y in data["landmarks"])
+        return cls(box=(x1, y1, x2, y2), landmarks=landmarks, score=float(data["score"]))
+
+
+def inference_size(width: int, height: int, max_side: int) -> tuple[int, int, float]:
+    """Size of the copy the model sees, and its scale relative to the original.
+
+    Images within max_side x max_side go to the model as they are. Larger ones are scaled,
+    keeping their aspect ratio, to fit in that square: 125x2000 becomes 64x1024 at scale
+    0.512. Scaled sides are rounded to the nearest pixel and never drop below one.
+    """
+    if width < 1 or height < 1 or max_side < 1:
+        raise ValueError(f"sizes must be positive, got {width}x{height} in {max_side}")
+    if width <= max_side and height <= max_side:
+        return width, height, 1.0
+    scale = max_side / max(width, height)
+
+    def scaled(side: int) -> int:
+        return min(max_side, max(1, math.floor(side * scale + 0.5)))
+
+    return scaled(width), scaled(height), scale
+
+
+def _load_verified(model_path: Path) -> bytes:
+    checksum_path = model_path.with_name(model_path.name + ".sha256")
+    expected = checksum_path.read_text().split()[0].lower()
+    data = model_path.read_bytes()
+    actual = hashlib.sha256(data).hexdigest()
+    if actual != expected:
+        raise ModelChecksumError(
+            f"{model_path} has sha256 {actual}, {checksum_path.name} expects {expected}; "
+            "rebuild it with `make model`"
+        )
+    return data
+
+
+def _as_rgb8(image: pyvips.Image) -> pyvips.Image:
+    """Any band layout, depth or colour space as 8-bit sRGB, alpha flattened onto white."""
+    try:
+        image = image.colourspace("srgb")
+    except pyvips.Error:
+        # Bands with no known colour space: read the first three as RGB, as viewers do.
+        image = image.copy(interpretation="multiband")
+    if image.hasalpha():
+        image = image.flatten(background=[255, 255, 255])
+    if image.bands < 3:
+        image = image[0].bandjoin([image[0], image[0]])
+    elif image.bands > 3:
+        image = image[:3]
+    return image.cast("uchar")
+
+
+def _padded_batch(image: pyvips.Image) -> npt.NDArray[np.float32]:
+    """The image as the graph wants it: [1, H, W, 3] float 0-255, zero-padded to a stride."""
+    pixels = image.numpy()
+    height, width = pixels.shape[:2]
+    padded = np.zeros(
+        (1, -(-height // _STRIDE) * _STRIDE, -(-width // _STRIDE) * _STRIDE, 3),
+        dtype=np.float32,
+    )
+    padded[0, :height, :width] = pixels
+    return padded
+
+
+def _clip(value: float, limit: float) -> float:
+    return min(max(value, 0.0), limit)
+
+
+def _scale_face(face: Face, sx: float, sy: float, width: int, height: int) -> Face:
+    x1, y1, x2, y2 = face.box
+    return Face(
+        box=(
+            _clip(x1 * sx, width),
+            _clip(y1 * sy, height),
+            _clip(x2 * sx, width),
+            _clip(y2 * sy, height),
+        ),
+        landmarks=tuple((_clip(x * sx, width), _clip(y * sy, height)) for x, y in face.landmarks),
+        score=face.score,
+    )
+
+
+def original_size(data: bytes) -> tuple[int, int]:
+    """Width and height of the encoded image once turned upright by its EXIF orientation.
+
+    Reads the header only.
+    """
+    header = pyvips.Image.new_from_buffer(data, "", access="sequential")
+    orientation = header.get("orientation") if header.get_typeof("orientation") else 1
+    if orientation in _TRANSPOSING_ORIENTATIONS:
+        return header.height, header.width
+    return header.width, header.height
+
+
+def inference_image(data: bytes, max_side: int) -> tuple[pyvips.Image, int, int]:
+    """The upright image at its `inference_size`, plus the upright original's width and height.
+
+    libvips shrinks while it loads (JPEG, WebP and HEIF decode at reduced size; other formats
+    stream), so a large original is never held in memory at full size.
+    """
+    width, height = original_size(data)
+    inference_width, inference_height, _ = inference_size(width, height, max_side)
+    # "force" with the computed size gives exactly that size; "down" can be a pixel off when
+    # JPEG shrink-on-load rounds.
+    image = pyvips.Image.thumbnail_buffer(
+        data, inference_width, height=inference_height, size="force"
+    )
+    return image, width, height
+
+
+class FaceDetector:
+    """RetinaFace, loaded once per instance; cheap to call many times, safe across threads."""
+
+    def __init__(
+        self,
+        *,
+        model_path: Path = MODEL_PATH,
+        score_threshold: float = DEFAULT_SCORE_THRESHOLD,
+        min_face_size: float = DEFAULT_MIN_FACE_SIZE,
+        max_side: int = DEFAULT_MAX_SIDE,
+        intra_op_threads: int = 1,
+    ) -> None:
+        if max_side < _STRIDE:
+            raise ValueError(f"max_side must be at least {_STRIDE}, got {max_side}")
+        self.score_threshold = score_threshold
+        self.min_face_size = min_face_size
+        self.max_side = max_side
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = intra_op_threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+        # Errors only: the converted Resize uses the deprecated (still supported) attribute
+        # tf_half_pixel_for_nn, which ONNX Runtime warns about through its process-wide logger.
+        onnxruntime.set_default_logger_severity(3)
+        self._session = onnxruntime.InferenceSession(
+            _load_verified(model_path), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+
+    def detect_image(self, image: pyvips.Image) -> list[Face]:
+        """Faces in a decoded image, in its pixels, best first.
+
+        The image is used as given, without autorotation. One larger than max_side is shrunk
+        to its `inference_size` first; `detect_bytes` avoids decoding it at full size at all.
+        """
+        width, height = image.width, image.height
+        fed_width, fed_height, _ = inference_size(width, height, self.max_side)
+        if (fed_width, fed_height) != (width, height):
+            image = image.thumbnail_image(
+                fed_width, height=fed_height, size="force", no_rotate=True
+            )
+        rgb = _as_rgb8(image)
+        batch = _padded_batch(rgb)
+        rows: npt.NDArray[np.float32] = self._session.run([_OUTPUT], {_INPUT: batch})[0]
+        padded_height, padded_width = batch.shape[1:3]
+        sx, sy = padded_width * width / fed_width, padded_height * height / fed_height
+        faces = [
+            _scale_face(self._face_from_row(row), sx, sy, width, height)
+            for row in rows
+            if float(row[_SCORE]) >= self.score_threshold
+        ]
+        faces = [
+            f for f in faces if min(f.width, f.height) * fed_width / width >= self.min_face_size
+        ]
+        return sorted(faces, key=lambda face: face.score, reverse=True)
+
+    def detect_bytes(self, data: bytes) -> tuple[list[Face], int, int]:
+        """Faces in an encoded image, in pixels of the upright original, plus its size.
+
+        Large images are shrunk while loading (see `inference_image`).
+        """
+        small, width, height = inference_image(data, self.max_side)
+        faces = self.detect_image(small)
+        sx, sy = width / small.width, height / small.height
+        return [_scale_face(face, sx, sy, width, height) for face in faces], width, height
+
+    @staticmethod
+    def _face_from_row(row: npt.NDArray[np.float32]) -> Face:
+        """A face in fractions of the padded input, as the graph gives it."""
+        x1, y1, x2, y2 = (float(v) for v in row[_BOX])
+        points = [float(v) for v in row[_LANDMARKS]]
+        return Face(
+            box=(x1, y1, x2, y2),
+            landmarks=tuple(zip(points[0::2], points[1::2], strict=True)),
+            score=float(row[_SCORE]),
+        )
