@@ -10,6 +10,14 @@ copies of each photo resized so that its longer side is N pixels (up or down), w
 scaled to match, to see how scores hold up for small faces and for large animal faces.
 
 `evaluate_detection(manifest_path, detector)` returns the `Report` for reuse by other tools.
+
+Then the crops: for each photo with faces, gravity=face with fit=cover at several sizes and
+zooms, using the detector's boxes, and the share of labelled faces that lie fully inside the
+crop. A face counts as kept when all four of its corners, marked in four pure colours on a grey
+copy of the photo's size, are still in the output (the crop depends on the boxes and the size
+only, not on the pixels). The crop is rendered at the photo's own scale (same aspect ratio as
+the target) so that the marks stay large enough to see. "Possible" counts only faces of photos
+where the outer box of all faces fits inside the largest cut of the target's aspect ratio.
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pyvips
 
@@ -33,6 +42,9 @@ from focal.faces import (
     FaceDetector,
     inference_size,
 )
+from focal.options import parse_options
+from focal.pipeline import Box as PixelBox
+from focal.pipeline import OutputSpec, run, url_operations
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_MANIFEST = REPO / "tests" / "data" / "faces" / "manifest.json"
@@ -189,6 +201,109 @@ def evaluate_detection(
     return Report(tuple(results), iou_threshold, min_face_height)
 
 
+CROP_SIZES = ((300, 300), (400, 200), (200, 400), (600, 400), (128, 128))
+CROP_ZOOMS = (0.0, 0.25, 0.5, 0.75, 1.0)
+_CORNER_COLOURS = ([255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 0])
+_MARK = 8
+
+
+@dataclass(frozen=True)
+class CropResult:
+    zoom: float
+    size: tuple[int, int]
+    faces: int
+    kept: int
+    possible_faces: int
+    possible_kept: int
+
+
+def _group_fits(entry: dict[str, Any], size: tuple[int, int]) -> bool:
+    """Whether the image allows a cut of this aspect that holds every labelled face."""
+    aspect = size[0] / size[1]
+    width, height = entry["width"], entry["height"]
+    x1 = min(f[0] for f in entry["faces"])
+    y1 = min(f[1] for f in entry["faces"])
+    x2 = max(f[2] for f in entry["faces"])
+    y2 = max(f[3] for f in entry["faces"])
+    return x2 - x1 <= min(width, height * aspect) and y2 - y1 <= min(height, width / aspect)
+
+
+def _render_size(entry: dict[str, Any], size: tuple[int, int]) -> tuple[int, int]:
+    scale = max(1.0, max(entry["width"], entry["height"]) / max(size))
+    return round(size[0] * scale), round(size[1] * scale)
+
+
+def _marked_canvas(width: int, height: int, face: Box) -> bytes:
+    image = (pyvips.Image.black(width, height, bands=3) + 128).cast("uchar")
+    x1, y1, x2, y2 = (int(round(v)) for v in face)
+    mark = max(2, min(_MARK, (x2 - x1) // 3, (y2 - y1) // 3))
+    corners = ((x1, y1), (x2 - mark, y1), (x1, y2 - mark), (x2 - mark, y2 - mark))
+    for (x, y), colour in zip(corners, _CORNER_COLOURS, strict=True):
+        image = image.draw_rect(colour, x, y, mark, mark, fill=True)
+    return bytes(image.pngsave_buffer(compression=1))
+
+
+def _all_corners_shown(png: bytes) -> bool:
+    image = pyvips.Image.new_from_buffer(png, "")
+    for colour in _CORNER_COLOURS:
+        distance = ((image - colour) ** 2).bandmean() ** 0.5
+        if distance.min() >= 60:
+            return False
+    return True
+
+
+def evaluate_crops(manifest_path: Path, detector: FaceDetector) -> list[CropResult]:
+    """Faces kept by gravity=face crops, per zoom and target size, over every labelled photo."""
+    entries = [e for e in json.loads(manifest_path.read_text()) if e["faces"]]
+    detected = {}
+    for entry in entries:
+        faces, _, _ = detector.detect_bytes((manifest_path.parent / entry["file"]).read_bytes())
+        detected[entry["file"]] = tuple(
+            PixelBox(f.box[0], f.box[1], f.width, f.height) for f in faces
+        )
+    results = []
+    for zoom in CROP_ZOOMS:
+        for size in CROP_SIZES:
+            faces = kept = possible_faces = possible_kept = 0
+            for entry in entries:
+                width, height = _render_size(entry, size)
+                options = parse_options(f"w={width},h={height},fit=cover,g=face,zoom={zoom}")
+                possible = _group_fits(entry, size)
+                for label in entry["faces"]:
+                    out = run(
+                        _marked_canvas(entry["width"], entry["height"], label),
+                        url_operations(options),
+                        OutputSpec(format="png"),
+                        faces=detected[entry["file"]],
+                    )
+                    shown = _all_corners_shown(out.data)
+                    faces += 1
+                    kept += shown
+                    possible_faces += possible
+                    possible_kept += possible and shown
+            results.append(CropResult(zoom, size, faces, kept, possible_faces, possible_kept))
+    return results
+
+
+def format_crops(results: Sequence[CropResult]) -> str:
+    lines = ["faces fully inside gravity=face,fit=cover crops (labelled faces, detected boxes)"]
+    sizes = sorted({r.size for r in results}, key=lambda s: (s[0] * s[1], s))
+    lines.append(f"{'zoom':>5} " + " ".join(f"{w}x{h:<5}".rjust(10) for w, h in sizes) + "   all")
+    for zoom in sorted({r.zoom for r in results}):
+        row = [r for r in results if r.zoom == zoom]
+        by_size = {r.size: r for r in row}
+        cells = " ".join(f"{by_size[s].kept / by_size[s].faces:>10.3f}" for s in sizes)
+        total = sum(r.kept for r in row) / sum(r.faces for r in row)
+        lines.append(f"{zoom:>5.2f} {cells} {total:>5.3f}")
+    low = [r for r in results if r.zoom <= 0.5]
+    share = sum(r.kept for r in low) / sum(r.faces for r in low)
+    possible = sum(r.possible_kept for r in low) / sum(r.possible_faces for r in low)
+    lines.append(
+        f"faces kept at zoom <= 0.5: {share:.3f} of all, {possible:.3f} where the image allows"
+    )
+    return "\n".join(lines)
+
+
 def format_report(report: Report, title: str) -> str:
     lines = [
         title,
@@ -229,6 +344,7 @@ def main() -> int:
     parser.add_argument("--min-face-height", type=float, default=DEFAULT_MIN_FACE_HEIGHT)
     parser.add_argument("--repeats", type=int, default=3, help="timed runs per image")
     parser.add_argument("--sizes", default="", help="longer sides to resize to, e.g. 320,640")
+    parser.add_argument("--no-crops", action="store_true", help="skip the crop evaluation")
     args = parser.parse_args()
 
     detector = FaceDetector(
@@ -264,6 +380,9 @@ def main() -> int:
         )
         reports.append((f"resized to longer side {size} ({settings})", report))
     print("\n\n".join(format_report(report, title) for title, report in reports))
+    if not args.no_crops:
+        print()
+        print(format_crops(evaluate_crops(args.manifest, detector)))
     return 0
 
 
