@@ -1,0 +1,208 @@
+"""`python -m bench`: run the scenarios against a real server and the in-process floor."""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import math
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pyvips
+from rich.console import Console
+
+from bench import load, sources
+from bench.floor import FloorWork
+from bench.memory import TreeSampler
+from bench.procfs import cpu_seconds, descendants
+from bench.report import Point, link_references, print_table, write_json
+from bench.scenarios import CONCURRENCY, SCENARIOS, Scenario, select
+from bench.server import RunningServer, Servers
+from bench.stats import Measurement
+
+QUICK_DIVISOR = 5  # --quick: a fifth of the requests, at least one pass over the files
+ROUNDS = 3  # server and floor take turns this many times per level (once with --quick)
+RESULTS = Path("bench-results/latest.json")
+
+
+def _levels(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split(","))
+
+
+def _variable(text: str) -> tuple[str, str]:
+    name, equals, value = text.partition("=")
+    if not equals or not name:
+        raise argparse.ArgumentTypeError(f"{text!r} is not NAME=VALUE")
+    return name, value
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="fewer requests: a smoke run")
+    parser.add_argument(
+        "--scenario",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help=f"run only this scenario (repeatable): {', '.join(s.name for s in SCENARIOS)}",
+    )
+    parser.add_argument(
+        "--concurrency",
+        type=_levels,
+        default=CONCURRENCY,
+        metavar="N,N",
+        help="comma-separated levels (default: 4,16)",
+    )
+    parser.add_argument("--no-floor", action="store_true", help="skip the in-process floor")
+    parser.add_argument(
+        "--server-env",
+        type=_variable,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an environment variable for the server (repeatable), e.g. FOCAL_CONCURRENCY=4",
+    )
+    parser.add_argument(
+        "--focal-src",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="run the server from this src folder instead of the installed one",
+    )
+    parser.add_argument("--output", type=Path, default=RESULTS, help="the JSON results file")
+    return parser.parse_args(argv)
+
+
+def request_count(scenario: Scenario, files: int, rounds: int, quick: bool) -> int:
+    """Whole passes over the files in every round, so that every file weighs the same in
+    server and floor."""
+    wanted = scenario.requests // QUICK_DIVISOR if quick else scenario.requests
+    return max(1, math.ceil(wanted / (files * rounds))) * files * rounds
+
+
+def server_cpu(server: RunningServer) -> float:
+    return cpu_seconds([server.pid, *descendants(server.pid)])
+
+
+class ScenarioRun:
+    """One scenario at every concurrency level.
+
+    Each level alternates rounds of server load and floor (the server idles meanwhile), so
+    that both see the same background load on a machine shared with other work: a burst of
+    someone else's tests slows both sides of the ratio, not one.
+    """
+
+    def __init__(
+        self, scenario: Scenario, origin: Path, paths: list[str], args: argparse.Namespace
+    ) -> None:
+        self.scenario = scenario
+        self.paths = paths
+        self.levels: tuple[int, ...] = args.concurrency
+        self.rounds = 1 if args.quick else ROUNDS
+        self.count = request_count(scenario, len(paths), self.rounds, args.quick)
+        self.unique = (
+            sources.unique_copies(origin, paths, self.count * len(self.levels), scenario.name)
+            if scenario.unique
+            else None
+        )
+        self.floor: FloorWork | None = None
+        if scenario.floor is not None and not args.no_floor:
+            files = [(origin / path).read_bytes() for path in paths]
+            self.floor = FloorWork(scenario.floor, files)
+            self.floor.warm_up()
+
+    def round_paths(self, level: int, round_index: int) -> list[str]:
+        """The originals one round requests: all files, or its own slice of unique copies."""
+        if self.unique is None:
+            return self.paths
+        per_round = self.count // self.rounds
+        start = level * self.count + round_index * per_round
+        return self.unique[start : start + per_round]
+
+    def run(self, servers: Servers, console: Console) -> list[Point]:
+        points, warmed = [], set()
+        for level, concurrency in enumerate(self.levels):
+            with servers.server(fresh=self.scenario.fresh_server) as server:
+                if server.pid not in warmed:
+                    self.warm_up(server, console)
+                    warmed.add(server.pid)
+                points.append(self.measure(server, level, concurrency, console))
+        return points
+
+    def warm_up(self, server: RunningServer, console: Console) -> None:
+        """Each file once, so that first-use costs (imports, codec set-up) are not measured;
+        on the base files, so that unique copies stay unseen."""
+        errors = load.warm_up(load.image_urls(server.base_url, self.scenario.options, self.paths))
+        if errors:
+            console.print(f"[red]{self.scenario.name}: warm-up failed:[/red] {errors[0]}")
+
+    def measure(
+        self, server: RunningServer, level: int, concurrency: int, console: Console
+    ) -> Point:
+        scenario = self.scenario
+        per_round = self.count // self.rounds
+        console.print(f"{scenario.name}: {self.count} requests at concurrency {concurrency}…")
+        load_average = os.getloadavg()[0]
+        served = Measurement(concurrency, 0, 0.0)
+        floor = Measurement(concurrency, 0, 0.0) if self.floor is not None else None
+        client_cpu = 0.0
+        with TreeSampler(server.pid) as sampler:
+            for round_index in range(self.rounds):
+                paths = self.round_paths(level, round_index)
+                urls = load.image_urls(server.base_url, scenario.options, paths)
+                server_before, client_before = server_cpu(server), time.process_time()
+                result = load.run_load(urls, concurrency, per_round)
+                result.cpu_seconds = server_cpu(server) - server_before
+                client_cpu += time.process_time() - client_before
+                served.absorb(result)
+                if floor is not None and self.floor is not None:
+                    floor.absorb(self.floor.run(concurrency, per_round))
+        return Point(scenario, served, floor, sampler.peak, client_cpu, load_average)
+
+
+def context(args: argparse.Namespace, started: datetime.datetime) -> dict[str, object]:
+    focal_env = {name: value for name, value in os.environ.items() if name.startswith("FOCAL_")}
+    return {
+        "started": started.isoformat(timespec="seconds"),
+        "seconds": round((datetime.datetime.now(datetime.UTC) - started).total_seconds(), 1),
+        "quick": args.quick,
+        "focal_src": None if args.focal_src is None else str(args.focal_src),
+        "server_environment": {**focal_env, **dict(args.server_env)},
+        "machine": {
+            "cpus": os.cpu_count(),
+            "load_average_end": [round(value, 2) for value in os.getloadavg()],
+            "python": platform.python_version(),
+            "libvips": ".".join(str(pyvips.version(part)) for part in range(3)),
+        },
+    }
+
+
+def main(argv: list[str]) -> int:
+    args = parse_args(argv)
+    console = Console()
+    started = datetime.datetime.now(datetime.UTC)
+    scenarios = select(args.scenario)
+    points: list[Point] = []
+    console.print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}")
+    with tempfile.TemporaryDirectory(prefix="focal-bench-") as temporary:
+        data_dir = Path(temporary)
+        origin = data_dir / "origin"
+        source_sets = sources.prepare(origin, {scenario.sources for scenario in scenarios})
+        log_dir = args.output.parent  # server logs outlive the temporary folder
+        with Servers(data_dir, origin, log_dir, args.focal_src, dict(args.server_env)) as servers:
+            for scenario in scenarios:
+                run = ScenarioRun(scenario, origin, source_sets[scenario.sources], args)
+                points += run.run(servers, console)
+    link_references(points)
+    print_table(points, console)
+    write_json(args.output, points, context(args, started))
+    console.print(f"results written to {args.output}")
+    return 1 if any(point.server.errors for point in points) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
