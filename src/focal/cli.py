@@ -15,6 +15,7 @@ from rich.table import Table
 from focal.config import load_settings
 from focal.errors import FocalError
 from focal.faces.detector import FaceDetector
+from focal.memory import limit_malloc_arenas
 from focal.options import parse_options
 from focal.pipeline import Limits, probe
 from focal.service import ClientHints, Described, transform
@@ -69,6 +70,7 @@ def serve(
 
     settings = load_settings()
     settings.origin_path.mkdir(parents=True, exist_ok=True)
+    limit_malloc_arenas()
     uvicorn.run(
         "focal.server.app:create_app",
         factory=True,
@@ -76,6 +78,7 @@ def serve(
         port=port or settings.port,
         workers=workers or settings.workers,
         log_level="info",
+        access_log=settings.access_log,
     )
 
 

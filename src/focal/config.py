@@ -26,6 +26,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     workers: int = 1
+    access_log: bool = False  # one line per request; off by default, the load balancer logs
 
     # Source limits, checked before any pixel is decoded.
     max_source_bytes: int = 100 * 1024 * 1024
@@ -51,6 +52,7 @@ class Settings:
     detect_max_side: int = 1024
     detector_workers: int = 1
     detector_timeout: float = 10.0
+    detector_max_rss_mib: int = 200  # a worker above this is replaced after its task
     detector_warm_start: bool = True  # start the workers with the server, not on first use
     face_cache_size: int = 4096  # originals whose boxes are kept in memory
 

@@ -14,12 +14,13 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import numpy.typing as npt
-import onnxruntime
 import pyvips
+
+if TYPE_CHECKING:  # numpy and ONNX Runtime load only where detection runs: the worker processes
+    import numpy as np
+    import numpy.typing as npt
 
 MODEL_PATH = Path(__file__).resolve().parent / "model" / "retinaface.onnx"
 
@@ -137,6 +138,8 @@ def _as_rgb8(image: pyvips.Image) -> pyvips.Image:
 
 def _padded_batch(image: pyvips.Image) -> npt.NDArray[np.float32]:
     """The image as the graph wants it: [1, H, W, 3] float 0-255, zero-padded to a stride."""
+    import numpy as np
+
     pixels = image.numpy()
     height, width = pixels.shape[:2]
     padded = np.zeros(
@@ -210,10 +213,16 @@ class FaceDetector:
         self.score_threshold = score_threshold
         self.min_face_size = min_face_size
         self.max_side = max_side
+        import onnxruntime
+
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = intra_op_threads
         options.inter_op_num_threads = 1
         options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+        # Inputs change size with every image: a memory arena and planned memory patterns
+        # would keep the largest size's buffers for the life of the worker.
+        options.enable_cpu_mem_arena = False
+        options.enable_mem_pattern = False
         # Errors only: the converted Resize uses the deprecated (still supported) attribute
         # tf_half_pixel_for_nn, which ONNX Runtime warns about through its process-wide logger.
         onnxruntime.set_default_logger_severity(3)

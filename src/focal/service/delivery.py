@@ -83,6 +83,7 @@ class DeliveryService:
         self.detectors = DetectorPool(
             workers=settings.detector_workers,
             task_timeout=settings.detector_timeout,
+            max_rss_bytes=settings.detector_max_rss_mib * 1024 * 1024,
             max_side=settings.detect_max_side,
         )
         self.faces = FaceLocator(
