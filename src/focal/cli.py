@@ -84,7 +84,9 @@ def serve(
 
 @app.command(name="transform")
 def transform_command(
-    source: Annotated[Path, typer.Argument(help="An image, or a folder of images.")],
+    source: Annotated[
+        Path, typer.Argument(help="An image, or a folder of images.", exists=True, readable=True)
+    ],
     output: Annotated[Path, typer.Option("-o", "--output", help="Output file or folder.")],
     options: Annotated[str, typer.Option("--options", help='e.g. "width=400,fit=cover".')],
     accept: Annotated[
@@ -142,7 +144,9 @@ def _transform_into(
 
 @app.command()
 def info(
-    image: Annotated[Path, typer.Argument(help="An image file.")],
+    image: Annotated[
+        Path, typer.Argument(help="An image file.", exists=True, dir_okay=False, readable=True)
+    ],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Format, size and dimensions of an image, read from its header."""

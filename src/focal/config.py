@@ -88,7 +88,7 @@ def _coerce(name: str, raw: Any, default: Any) -> Any:
 
 
 def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
-    """Defaults, then the TOML file named by FOCAL_CONFIG, then FOCAL_* variables, then overrides."""
+    """Defaults, then the TOML file of FOCAL_CONFIG, then FOCAL_* variables, then overrides."""
     env = os.environ if environ is None else environ
     defaults = Settings()
     values: dict[str, Any] = {}

@@ -193,7 +193,7 @@ def build_trim(parts: Mapping[str, str]) -> Trim | None:
         for side, text in zip(("top", "right", "bottom", "left"), sides, strict=True):
             values[side] = _LENGTH.parse(f"trim ({side})", text)
     for key, text in parts.items():
-        if key == "trim":
+        if key in ("trim", "trim.border"):  # trim.border=false: no border, only sides
             continue
         side = key.removeprefix("trim.")
         if side in values:

@@ -178,6 +178,8 @@ class Color:
         return text if self.opaque else text + f"{self.alpha:02x}"
 
 
+# The one colour name CSS Color 4 added, which webcolors (CSS3 names) does not know.
+_CSS4_NAMES = {"rebeccapurple": (102, 51, 153)}
 _FUNCTIONAL = re.compile(r"^(rgba?)\((.*)\)$")
 
 
@@ -187,11 +189,11 @@ def _channel(part: str, *, alpha: bool) -> int | None:
     number = _number(part[:-1] if percent else part)
     if number is None:
         return None
-    scale = 255 / 100 if percent else (255 if alpha else 1)
-    value = number * scale
+    # 255 / 100 as a factor would make 50% 127.49999...: multiply first, then divide
+    value = number * 255 / 100 if percent else number * (255 if alpha else 1)
     if not 0 <= value <= 255:
         return None
-    return round(value)
+    return math.floor(value + 0.5)  # half up, as browsers do: rgb(50%, ...) is 128
 
 
 def parse_color(text: str) -> Color | None:
@@ -216,6 +218,8 @@ def parse_color(text: str) -> Color | None:
         return Color(red, green, blue, alpha)
     if word == "transparent":
         return Color(0, 0, 0, 0)
+    if word in _CSS4_NAMES:
+        return Color(*_CSS4_NAMES[word])
     try:
         rgb = webcolors.hex_to_rgb(word) if word.startswith("#") else webcolors.name_to_rgb(word)
     except ValueError:

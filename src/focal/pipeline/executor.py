@@ -105,6 +105,8 @@ def _load(
         image = pyvips.Image.new_from_buffer(data, option_string, access="random")
         if pages == 1:
             image = image.autorot()
+        if image.interpretation == "cmyk":  # as thumbnail does: pixels are worked on in sRGB
+            image = image.colourspace("srgb")
     fx = image.width / source.width
     fy = image.height / pages / source.height
     if (fx, fy) == (1.0, 1.0):
@@ -130,6 +132,16 @@ def _apply(canvas: Canvas, operations: Sequence[Operation], limits: Limits) -> C
             ErrorKind.IMAGE_TOO_LARGE,
             f"the result would be {canvas.width}×{canvas.height} px; "
             f"the longest side may be at most {limits.max_side:,} px",
+        )
+    # Enlarging fits can ask for far more pixels than the original had: the area limit
+    # (all frames summed) holds for the result too, before any pixel of it is computed.
+    area = canvas.width * canvas.height * canvas.pages
+    if area > limits.max_pixels:
+        frames = f" over {canvas.pages} frames" if canvas.pages > 1 else ""
+        raise FocalError(
+            ErrorKind.IMAGE_TOO_LARGE,
+            f"the result would have {area:,} pixels{frames} "
+            f"({canvas.width}×{canvas.height} px); the limit is {limits.max_pixels:,}",
         )
     return canvas
 

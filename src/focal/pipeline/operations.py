@@ -59,6 +59,13 @@ def color_for(image: pyvips.Image, color: Color) -> list[float]:
     return values
 
 
+def paintable(image: pyvips.Image, color: Color) -> pyvips.Image:
+    """The image in a colour space that can show `color`: grey images become sRGB for a hue."""
+    if image.bands in (1, 2) and not color.red == color.green == color.blue:
+        return image.colourspace("srgb" if image.format == "uchar" else "rgb16")
+    return image
+
+
 # --- geometry ------------------------------------------------------------------------------
 
 
@@ -111,18 +118,24 @@ class TrimOp(Operation):
         assert self.trim.border is not None
         border = self.trim.border
         frame = canvas.frames()[0]
-        options: dict[str, Any] = {"threshold": border.tolerance}
+        if min(frame.width, frame.height) < 3:  # too small for find_trim's 3×3 median
+            return Box(0, 0, canvas.width, canvas.height)
+        background: list[float] | None = None
         if border.color is not None:
-            options["background"] = color_for(frame, border.color)[: frame.bands - frame.hasalpha()]
+            background = color_for(frame, border.color)[: frame.bands - frame.hasalpha()]
         if frame.hasalpha():
-            frame = frame.flatten(background=options.get("background", [255] * (frame.bands - 1)))
-        left, top, width, height = frame.find_trim(**options)
+            frame = frame.flatten(background=background or [255] * (frame.bands - 1))
+        if background is None:  # no colour given: the border is the top-left pixel's colour
+            background = [float(value) for value in frame.getpoint(0, 0)]
+        left, top, width, height = frame.find_trim(
+            threshold=border.tolerance, background=background
+        )
         if width == 0 or height == 0:  # the whole image is border: keep it as it is
             return Box(0, 0, canvas.width, canvas.height)
         keep = border.keep
+        right = min(canvas.width, left + width + keep)
+        bottom = min(canvas.height, top + height + keep)
         left, top = max(0, left - keep), max(0, top - keep)
-        right = min(canvas.width, left + width + 2 * keep)
-        bottom = min(canvas.height, top + height + 2 * keep)
         return Box(left, top, right - left, bottom - top)
 
     def apply(self, canvas: Canvas) -> Canvas:
@@ -274,6 +287,7 @@ def _pad(canvas: Canvas, size: tuple[int, int], background: Color) -> Canvas:
     left, top = (width - canvas.width) // 2, (height - canvas.height) // 2
 
     def pad(frame: pyvips.Image) -> pyvips.Image:
+        frame = paintable(frame, background)
         if not background.opaque and not frame.hasalpha():
             frame = frame.bandjoin_const([255 if frame.format == "uchar" else 65535])
         return frame.embed(
@@ -386,6 +400,7 @@ class BackgroundOp(Operation):
         def fill(frame: pyvips.Image) -> pyvips.Image:
             if not frame.hasalpha():
                 return frame
+            frame = paintable(frame, self.color)
             values = color_for(frame, self.color)
             if self.color.opaque:
                 return frame.flatten(background=values[:-1])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -17,9 +18,10 @@ def _number(text: str | None) -> float | None:
     if text is None:
         return None
     try:
-        return float(text.strip())
+        value = float(text.strip())
     except ValueError:
         return None
+    return value if math.isfinite(value) else None  # "inf" is no width a client can have
 
 
 @dataclass(frozen=True)

@@ -30,22 +30,36 @@ class LocalOrigin:
                 ErrorKind.INVALID_URL,
                 f"{relative!r} is not a path under the origin folder",
             )
-        path = self.root.joinpath(*parts).resolve()
-        if not path.is_relative_to(self.root):
-            raise FocalError(ErrorKind.INVALID_URL, f"{relative!r} leads outside the origin folder")
-        if not path.is_file():
-            raise FocalError(ErrorKind.NOT_FOUND, f"no original at {'/'.join(parts)!r}")
+        missing = FocalError(ErrorKind.NOT_FOUND, f"no original at {'/'.join(parts)!r}")
+        try:
+            path = self.root.joinpath(*parts).resolve()
+            if not path.is_relative_to(self.root):
+                raise FocalError(
+                    ErrorKind.INVALID_URL, f"{relative!r} leads outside the origin folder"
+                )
+            if not path.is_file():
+                raise missing
+        except (OSError, RuntimeError):  # a name too long, a symlink loop (RuntimeError < 3.13)
+            raise missing from None
         return path
 
     def read(self, relative: str) -> LocalSource:
         path = self.locate(relative)
-        stat = path.stat()
-        if stat.st_size > self.max_bytes:
+        try:
+            stat = path.stat()
+            if stat.st_size > self.max_bytes:
+                raise FocalError(
+                    ErrorKind.SOURCE_TOO_LARGE,
+                    f"the original is {stat.st_size:,} bytes; "
+                    f"the limit is {self.max_bytes:,} bytes",
+                )
+            with open(path, "rb") as handle:
+                data = handle.read(self.max_bytes + 1)
+        except OSError as error:
             raise FocalError(
-                ErrorKind.SOURCE_TOO_LARGE,
-                f"the original is {stat.st_size:,} bytes; the limit is {self.max_bytes:,} bytes",
-            )
-        with open(path, "rb") as handle:
-            data = handle.read(self.max_bytes + 1)
+                ErrorKind.FETCH_FAILED,
+                f"the original at {relative!r} could not be read ({error.strerror}); "
+                "check its permissions in the origin folder",
+            ) from None
         fingerprint = f"file:{stat.st_ino}:{len(data)}:{stat.st_mtime_ns}"
         return LocalSource(data=data, path=path, fingerprint=fingerprint)

@@ -1,0 +1,110 @@
+"""Shared fixtures: the real test photos and a real HTTP server on 127.0.0.1.
+
+Image helpers (generated images, decoding) live in tests/imaging.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+
+from focal.config import Settings, load_settings
+from focal.server import create_app
+
+PHOTOS = Path(__file__).parent / "data" / "faces" / "images"
+
+
+# --- Images --------------------------------------------------------------------------------
+
+
+def read_photo(name: str) -> bytes:
+    """A real photo from tests/data/faces/images, by the part of its name after '__'."""
+    matches = [path for path in PHOTOS.iterdir() if path.stem.split("__")[-1] == name]
+    assert len(matches) == 1, f"no single test photo named {name!r}"
+    return matches[0].read_bytes()
+
+
+@pytest.fixture
+def photo() -> Callable[[str], bytes]:
+    """`photo("chelsea")` -> the bytes of tests/data/faces/images/scikit-image__chelsea.png."""
+    return read_photo
+
+
+# --- A real HTTP server --------------------------------------------------------------------
+
+
+@dataclass
+class RunningServer:
+    """Focal on 127.0.0.1, in a thread of this process, with its origin folder."""
+
+    url: str
+    settings: Settings
+    app: FastAPI
+    loop: asyncio.AbstractEventLoop
+
+    @property
+    def origin(self) -> Path:
+        return self.settings.origin_path
+
+    def client(self, **kwargs: Any) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=30, **kwargs)
+
+    def image_url(self, options: str, source: str) -> str:
+        return f"/cdn-cgi/image/{options}/{source}"
+
+
+@contextmanager
+def running_server(settings: Settings) -> Iterator[RunningServer]:
+    settings.origin_path.mkdir(parents=True, exist_ok=True)
+    app = create_app(settings)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
+    listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    listener.bind(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(
+        target=lambda: loop.run_until_complete(server.serve(sockets=[listener])), daemon=True
+    )
+    thread.start()
+    while not server.started:  # waits for start-up, asserts nothing about time
+        assert thread.is_alive(), "the server failed to start"
+        time.sleep(0.01)
+    try:
+        yield RunningServer(f"http://127.0.0.1:{port}", settings, app, loop)
+    finally:
+        server.should_exit = True
+        thread.join(30)
+        loop.close()
+        listener.close()
+
+
+def server_settings(data_dir: Path, **overrides: Any) -> Settings:
+    """Settings for a test server: no FOCAL_* variable of the environment leaks in."""
+    return load_settings(environ={}, data_dir=data_dir, **overrides)
+
+
+@pytest.fixture
+def start_server(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Callable[..., RunningServer]]:
+    """`start_server(max_pixels=1000)` -> a running server with those settings, stopped after
+    the test; its origin folder starts empty."""
+    with ExitStack() as stack:
+
+        def start(**overrides: Any) -> RunningServer:
+            settings = server_settings(tmp_path_factory.mktemp("focal-data"), **overrides)
+            return stack.enter_context(running_server(settings))
+
+        yield start

@@ -1,0 +1,90 @@
+"""The origin folder: files under it are served, nothing outside it ever is."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from focal.errors import ErrorKind, FocalError
+from focal.sources.local import LocalOrigin
+
+
+@pytest.fixture
+def origin(tmp_path: Path) -> LocalOrigin:
+    root = tmp_path / "origin"
+    (root / "sub").mkdir(parents=True)
+    (root / "a.jpg").write_bytes(b"A" * 10)
+    (root / "sub" / "b.png").write_bytes(b"B" * 20)
+    (tmp_path / "secret.txt").write_bytes(b"secret")
+    return LocalOrigin(root, max_bytes=100)
+
+
+def kind_of(origin: LocalOrigin, relative: str) -> ErrorKind:
+    with pytest.raises(FocalError) as caught:
+        origin.read(relative)
+    return caught.value.kind
+
+
+def test_reads_files_under_the_root(origin: LocalOrigin) -> None:
+    assert origin.read("a.jpg").data == b"A" * 10
+    assert origin.read("sub/b.png").data == b"B" * 20
+    assert origin.read("/sub//./b.png").data == b"B" * 20
+    assert origin.read("sub\\b.png").data == b"B" * 20
+
+
+@pytest.mark.parametrize(
+    "relative",
+    [
+        "../secret.txt",
+        "sub/../../secret.txt",
+        "..\\secret.txt",
+        "sub/..",
+        "..",
+        "",
+        "/",
+        ".",
+        "a.jpg\x00.png",
+    ],
+)
+def test_refuses_paths_that_leave_the_root(origin: LocalOrigin, relative: str) -> None:
+    assert kind_of(origin, relative) is ErrorKind.INVALID_URL
+
+
+def test_refuses_symlinks_that_leave_the_root(origin: LocalOrigin, tmp_path: Path) -> None:
+    (origin.root / "link.txt").symlink_to(tmp_path / "secret.txt")
+    (origin.root / "dir").symlink_to(tmp_path)
+    assert kind_of(origin, "link.txt") is ErrorKind.INVALID_URL
+    assert kind_of(origin, "dir/secret.txt") is ErrorKind.INVALID_URL
+
+
+def test_symlinks_inside_the_root_are_followed(origin: LocalOrigin) -> None:
+    (origin.root / "alias.jpg").symlink_to(origin.root / "a.jpg")
+    assert origin.read("alias.jpg").data == b"A" * 10
+
+
+@pytest.mark.parametrize(
+    "relative", ["missing.jpg", "sub", "sub/missing/x.png", "a" * 300, "x/" * 3000 + "y", "loop"]
+)
+def test_missing_files_and_unusable_names_are_not_found(origin: LocalOrigin, relative: str) -> None:
+    (origin.root / "loop").symlink_to(origin.root / "loop")
+    assert kind_of(origin, relative) is ErrorKind.NOT_FOUND
+
+
+def test_files_over_the_limit_are_refused_without_reading_them(origin: LocalOrigin) -> None:
+    (origin.root / "big.jpg").write_bytes(b"C" * 101)
+    assert kind_of(origin, "big.jpg") is ErrorKind.SOURCE_TOO_LARGE
+    (origin.root / "edge.jpg").write_bytes(b"C" * 100)
+    assert len(origin.read("edge.jpg").data) == 100
+
+
+def test_fingerprint_changes_with_the_file(origin: LocalOrigin) -> None:
+    first = origin.read("a.jpg").fingerprint
+    assert origin.read("a.jpg").fingerprint == first
+    path = origin.root / "a.jpg"
+    path.write_bytes(b"Z" * 10)
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    assert origin.read("a.jpg").fingerprint != first
+    assert str(origin.root) not in first
