@@ -670,10 +670,12 @@ def hold_the_workers(server: RunningServer, count: int) -> tuple[threading.Event
     """Occupy `count` image-job slots with jobs that wait for the returned event."""
     delivery: DeliveryService = server.app.state.delivery
     gate = threading.Event()
-    held = [
-        asyncio.run_coroutine_threadsafe(delivery.jobs.run(gate.wait), server.loop)
-        for _ in range(count)
-    ]
+
+    async def hold() -> bool:
+        async with delivery.jobs.admit():
+            return await delivery.jobs.run(gate.wait)
+
+    held = [asyncio.run_coroutine_threadsafe(hold(), server.loop) for _ in range(count)]
     while delivery.jobs.admitted < count:  # waits for admission; asserts nothing about time
         time.sleep(0.005)
     return gate, held

@@ -61,7 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def original(request: Request, path: str) -> Response:
         """An original from the origin folder, byte for byte."""
         delivery: DeliveryService = request.app.state.delivery
-        local = delivery.origin.read(path)
+        local = await asyncio.to_thread(delivery.origin.read, path)
         media_type = mimetypes.guess_type(local.path.name)[0] or "application/octet-stream"
         headers = {"Cache-Control": settings.cache_control}
         return Response(local.data, media_type=media_type, headers=headers)

@@ -22,7 +22,7 @@ from focal.service.faces import FaceLocator, FaceLookup, content_hash, detector_
 from focal.service.hints import ClientHints
 from focal.service.jobs import ImageJobs
 from focal.service.transform import Described, transform
-from focal.sources.local import LocalOrigin
+from focal.sources.local import LocalFile, LocalOrigin
 from focal.sources.remote import RemoteFetcher, is_loop
 
 
@@ -35,9 +35,10 @@ class Delivery:
 
 @dataclass(frozen=True)
 class ResolvedSource:
-    data: bytes
     fingerprint: str
     original_url: str  # where onerror=redirect sends the client
+    data: bytes | None = None  # fetched already (remote)
+    local: LocalFile | None = None  # still to be read (origin folder)
 
 
 def is_remote(source: str) -> bool:
@@ -107,9 +108,15 @@ class DeliveryService:
             url = normalize_remote(source)
             fetched = await self.fetcher.fetch(url)
             validator = fetched.etag or hashlib.sha256(fetched.data).hexdigest()
-            return ResolvedSource(fetched.data, f"url:{fetched.url}:{validator}", url)
-        local = self.origin.read(source)
-        return ResolvedSource(local.data, local.fingerprint, "/originals/" + source.lstrip("/"))
+            return ResolvedSource(f"url:{fetched.url}:{validator}", url, data=fetched.data)
+        local = await asyncio.to_thread(self.origin.stat, source)
+        return ResolvedSource(local.fingerprint, "/originals/" + source.lstrip("/"), local=local)
+
+    async def read(self, resolved: ResolvedSource) -> bytes:
+        if resolved.data is not None:
+            return resolved.data
+        assert resolved.local is not None
+        return await asyncio.to_thread(self.origin.load, resolved.local)
 
     def variant_identity(self, options: Options, hints: ClientHints, fingerprint: str) -> str:
         """Everything the response depends on: source, options, and the client facts used."""
@@ -141,6 +148,12 @@ class DeliveryService:
             )
         options = parse_options(options_text)
         hints = ClientHints.from_headers(headers)
+        async with self.jobs.admit():
+            return await self._deliver(options, hints, source, headers)
+
+    async def _deliver(
+        self, options: Options, hints: ClientHints, source: str, headers: Mapping[str, str]
+    ) -> Delivery:
         resolved = await self.resolve(source)
         identity = self.variant_identity(options, hints, resolved.fingerprint)
         common = {"Cache-Control": self.settings.cache_control}
@@ -149,9 +162,10 @@ class DeliveryService:
             common["Vary"] = vary
         if _etag_matches(headers.get("if-none-match", ""), _etag(identity)):
             return Delivery(304, {**common, "ETag": _etag(identity)})
+        data = await self.read(resolved)
         lookup = None
         if options.gravity.mode == "face":
-            lookup = await self.locate_faces(resolved.data)
+            lookup = await self.locate_faces(data)
             common["Focal-Gravity"] = _describe_gravity(lookup)
             if lookup.faces is None:
                 # A centre crop made while the detector was down must not be cached as the
@@ -160,9 +174,7 @@ class DeliveryService:
                 common["Cache-Control"] = "no-store"
         common["ETag"] = _etag(identity)
         try:
-            result = await self.jobs.run(
-                transform, resolved.data, options, hints, self.limits, lookup
-            )
+            result = await self.jobs.run(transform, data, options, hints, self.limits, lookup)
         except FocalError as error:
             if options.onerror == "redirect" and error.status not in (429, 503):
                 return Delivery(

@@ -7,8 +7,9 @@ and its queue are refused at once (503 with Retry-After) rather than held in mem
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
 
@@ -29,7 +30,12 @@ class ImageJobs:
     def admitted(self) -> int:
         return self._admitted
 
-    async def run(self, work: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+    @contextlib.asynccontextmanager
+    async def admit(self) -> AsyncIterator[None]:
+        """Hold a place for one request from its first byte read to its last byte written.
+
+        Over capacity the request is refused at once: nothing of it is held in memory.
+        """
         if self._admitted >= self.capacity:
             raise FocalError(
                 ErrorKind.BUSY,
@@ -37,12 +43,14 @@ class ImageJobs:
             )
         self._admitted += 1
         try:
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(
-                self._executor, functools.partial(work, *args, **kwargs)
-            )
+            yield
         finally:
             self._admitted -= 1
+
+    async def run(self, work: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+        """Run image work on one of the image threads (callers hold an admission)."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._executor, functools.partial(work, *args, **kwargs))
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)

@@ -15,6 +15,13 @@ class LocalSource:
     fingerprint: str  # changes whenever the file does (size, modification time, inode)
 
 
+@dataclass(frozen=True)
+class LocalFile:
+    path: Path
+    fingerprint: str
+    relative: str
+
+
 class LocalOrigin:
     """Reads files under one root folder, never outside it."""
 
@@ -43,23 +50,42 @@ class LocalOrigin:
             raise missing from None
         return path
 
-    def read(self, relative: str) -> LocalSource:
+    def stat(self, relative: str) -> LocalFile:
+        """The file and its fingerprint, without reading it (enough to answer a 304)."""
         path = self.locate(relative)
         try:
             stat = path.stat()
-            if stat.st_size > self.max_bytes:
-                raise FocalError(
-                    ErrorKind.SOURCE_TOO_LARGE,
-                    f"the original is {stat.st_size:,} bytes; "
-                    f"the limit is {self.max_bytes:,} bytes",
-                )
-            with open(path, "rb") as handle:
+        except OSError as error:
+            raise self._unreadable(relative, error) from None
+        if stat.st_size > self.max_bytes:
+            raise FocalError(
+                ErrorKind.SOURCE_TOO_LARGE,
+                f"the original is {stat.st_size:,} bytes; the limit is {self.max_bytes:,} bytes",
+            )
+        fingerprint = f"file:{stat.st_ino}:{stat.st_size}:{stat.st_mtime_ns}"
+        return LocalFile(path=path, fingerprint=fingerprint, relative=relative)
+
+    def load(self, file: LocalFile) -> bytes:
+        try:
+            with open(file.path, "rb") as handle:
                 data = handle.read(self.max_bytes + 1)
         except OSError as error:
+            raise self._unreadable(file.relative, error) from None
+        if len(data) > self.max_bytes:  # grew since it was looked at
             raise FocalError(
-                ErrorKind.FETCH_FAILED,
-                f"the original at {relative!r} could not be read ({error.strerror}); "
-                "check its permissions in the origin folder",
-            ) from None
-        fingerprint = f"file:{stat.st_ino}:{len(data)}:{stat.st_mtime_ns}"
-        return LocalSource(data=data, path=path, fingerprint=fingerprint)
+                ErrorKind.SOURCE_TOO_LARGE,
+                f"the original is over the limit of {self.max_bytes:,} bytes",
+            )
+        return data
+
+    def read(self, relative: str) -> LocalSource:
+        file = self.stat(relative)
+        return LocalSource(data=self.load(file), path=file.path, fingerprint=file.fingerprint)
+
+    @staticmethod
+    def _unreadable(relative: str, error: OSError) -> FocalError:
+        return FocalError(
+            ErrorKind.FETCH_FAILED,
+            f"the original at {relative!r} could not be read ({error.strerror}); "
+            "check its permissions in the origin folder",
+        )
