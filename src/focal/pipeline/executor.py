@@ -7,7 +7,8 @@ shrunk (libvips shrink-on-load), so a 12-megapixel JPEG is never held in memory 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 
 import pyvips
@@ -160,13 +161,26 @@ def measure(
     source = source or probe(data, limits)
     pages = _pages(source, anim)
     needs_pixels = any(not op.predictable for op in operations)
-    if needs_pixels:
-        canvas, operations = _load(data, source, operations, pages, faces)
-        canvas = replace(canvas, measure_only=True)
-    else:
-        canvas = _dry_canvas(source, pages, faces)
-    result = _apply(canvas, operations, limits)
+    with _processing_errors():
+        if needs_pixels:
+            canvas, operations = _load(data, source, operations, pages, faces)
+            canvas = replace(canvas, measure_only=True)
+        else:
+            canvas = _dry_canvas(source, pages, faces)
+        result = _apply(canvas, operations, limits)
     return result.width, result.height
+
+
+@contextlib.contextmanager
+def _processing_errors() -> Iterator[None]:
+    """libvips failures on an input become the user's error, not the server's."""
+    try:
+        yield
+    except pyvips.Error as error:
+        raise FocalError(
+            ErrorKind.PROCESSING_FAILED,
+            f"the image could not be processed: {str(error).splitlines()[0]}",
+        ) from None
 
 
 def run(
@@ -182,7 +196,7 @@ def run(
     limits = limits or Limits()
     source = source or probe(data, limits)
     pages = _pages(source, output.anim)
-    try:
+    with _processing_errors():
         canvas, operations = _load(data, source, operations, pages, faces)
         canvas = _apply(canvas, operations, limits)
         keeps_alpha = bool(canvas.image.hasalpha()) and not (
@@ -202,11 +216,6 @@ def run(
             background=output.background,
         )
         data_out = encode(image, encoding, canvas.height)
-    except pyvips.Error as error:
-        raise FocalError(
-            ErrorKind.PROCESSING_FAILED,
-            f"the image could not be processed: {str(error).splitlines()[0]}",
-        ) from None
     return Output(
         data=data_out,
         media_type=encoding.media_type,
