@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import pyvips
 
+import focal.vips  # noqa: F401  (safe loaders, no cache)
+
 if TYPE_CHECKING:  # numpy and ONNX Runtime load only where detection runs: the worker processes
     import numpy as np
     import numpy.typing as npt

@@ -35,6 +35,7 @@ from focal.faces.detector import (
     Face,
     FaceDetector,
 )
+from focal.memory import limit_malloc_arenas
 
 MIB = 1024 * 1024
 _STOP_GRACE = 2.0  # seconds a retiring worker gets to exit before it is killed
@@ -97,6 +98,9 @@ def _serve(conn: Connection, make_detector: Callable[[], BytesDetector]) -> None
     """Worker process main loop: load once, then answer one task at a time until told to stop."""
     # Ctrl+C in a terminal reaches the whole process group; the parent decides when we stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    # Every image is a different size: without this, freed buffers stay in the heap and the
+    # worker grows until it is recycled for its size.
+    limit_malloc_arenas()
     try:
         detector = make_detector()
     except Exception as exc:

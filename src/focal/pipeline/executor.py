@@ -20,7 +20,7 @@ from focal.pipeline.frames import Canvas
 from focal.pipeline.geometry import Box
 from focal.pipeline.gravity import face_region
 from focal.pipeline.operations import Operation, ResizeOp
-from focal.pipeline.source import Limits, SourceInfo, probe
+from focal.pipeline.source import Limits, SourceInfo, check_size, probe
 
 
 @dataclass(frozen=True)
@@ -128,22 +128,9 @@ def _apply(canvas: Canvas, operations: Sequence[Operation], limits: Limits) -> C
     for op in operations:
         if op.resizes or not canvas.measure_only:
             canvas = op.apply(canvas)
-    if max(canvas.width, canvas.height) > limits.max_side:
-        raise FocalError(
-            ErrorKind.IMAGE_TOO_LARGE,
-            f"the result would be {canvas.width}×{canvas.height} px; "
-            f"the longest side may be at most {limits.max_side:,} px",
-        )
-    # Enlarging fits can ask for far more pixels than the original had: the area limit
-    # (all frames summed) holds for the result too, before any pixel of it is computed.
-    area = canvas.width * canvas.height * canvas.pages
-    if area > limits.max_pixels:
-        frames = f" over {canvas.pages} frames" if canvas.pages > 1 else ""
-        raise FocalError(
-            ErrorKind.IMAGE_TOO_LARGE,
-            f"the result would have {area:,} pixels{frames} "
-            f"({canvas.width}×{canvas.height} px); the limit is {limits.max_pixels:,}",
-        )
+    # Enlarging fits can ask for far more pixels than the original had: the limits hold for
+    # the result too, checked before any pixel of it is computed.
+    check_size("the result", canvas.width, canvas.height, canvas.pages, limits)
     return canvas
 
 

@@ -6,14 +6,11 @@ from dataclasses import dataclass
 
 import pyvips
 
+import focal.vips  # noqa: F401  (safe loaders, no cache)
 from focal.errors import ErrorKind, FocalError
 
 # Loaders we accept from untrusted input; everything else (libvips' own formats, matrices,
-# CSV, FITS...) is refused. `block_untrusted` also stops loaders that are not fuzzed.
-pyvips.block_untrusted_set(True)
-# libvips' operation cache would keep recent originals alive between requests: every request
-# here works on different bytes, so the cache only costs memory.
-pyvips.cache_set_max(0)
+# CSV, FITS...) is refused.
 _LOADERS = {
     "jpegload": "image/jpeg",
     "pngload": "image/png",
@@ -110,17 +107,22 @@ def check_limits(info: SourceInfo, limits: Limits) -> None:
     """Refuse decompression bombs from the header: area (all frames summed) and sides."""
     if info.width < 1 or info.height < 1:
         raise FocalError(ErrorKind.IMAGE_TOO_LARGE, "the original has no pixels (zero size)")
-    side = max(info.width, info.height)
-    if side > limits.max_side:
+    check_size("the original", info.width, info.height, info.pages, limits)
+
+
+def check_size(subject: str, width: int, height: int, pages: int, limits: Limits) -> None:
+    """The longest side and the area (all frames summed) of an original or a result."""
+    if max(width, height) > limits.max_side:
         raise FocalError(
             ErrorKind.IMAGE_TOO_LARGE,
-            f"the original is {info.width}×{info.height} px; the longest side may be at most "
+            f"{subject} is {width}×{height} px; the longest side may be at most "
             f"{limits.max_side:,} px",
         )
-    area = info.width * info.height * info.pages
+    area = width * height * pages
     if area > limits.max_pixels:
-        frames = f" over {info.pages} frames" if info.pages > 1 else ""
+        frames = f" over {pages} frames" if pages > 1 else ""
         raise FocalError(
             ErrorKind.IMAGE_TOO_LARGE,
-            f"the original has {area:,} pixels{frames}; the limit is {limits.max_pixels:,}",
+            f"{subject} has {area:,} pixels{frames} ({width}×{height} px); "
+            f"the limit is {limits.max_pixels:,}",
         )
