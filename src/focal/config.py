@@ -51,6 +51,7 @@ class Settings:
     # Face detection.
     detect_max_side: int = 1024
     detector_workers: int = 1
+    detector_threads: int = 2  # inference threads per worker
     detector_timeout: float = 10.0
     detector_max_rss_mib: int = 200  # a worker above this is replaced after its task
     detector_warm_start: bool = True  # start the workers with the server, not on first use

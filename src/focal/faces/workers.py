@@ -35,7 +35,7 @@ from focal.faces.detector import (
     Face,
     FaceDetector,
 )
-from focal.memory import limit_malloc_arenas
+from focal.memory import limit_malloc_arenas, release_free_memory
 
 MIB = 1024 * 1024
 _STOP_GRACE = 2.0  # seconds a retiring worker gets to exit before it is killed
@@ -114,12 +114,15 @@ def _serve(conn: Connection, make_detector: Callable[[], BytesDetector]) -> None
             return
         if data is None:
             return
+        result: DetectionResult | None = None
+        error: str | None = None
         try:
             faces, width, height = detector.detect_bytes(data)
-            reply = _Reply(DetectionResult(tuple(faces), width, height), None, _resident_bytes())
+            result = DetectionResult(tuple(faces), width, height)
         except Exception as exc:
-            reply = _Reply(None, f"{type(exc).__name__}: {exc}", _resident_bytes())
-        conn.send(reply)
+            error = f"{type(exc).__name__}: {exc}"
+        release_free_memory()  # so the size reported (and judged) is what the worker keeps
+        conn.send(_Reply(result, error, _resident_bytes()))
 
 
 class _Worker:

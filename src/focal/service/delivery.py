@@ -86,6 +86,7 @@ class DeliveryService:
             task_timeout=settings.detector_timeout,
             max_rss_bytes=settings.detector_max_rss_mib * 1024 * 1024,
             max_side=settings.detect_max_side,
+            intra_op_threads=settings.detector_threads,
         )
         self.faces = FaceLocator(
             self.detectors,

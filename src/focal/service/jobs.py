@@ -14,9 +14,18 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
 
 from focal.errors import ErrorKind, FocalError
+from focal.memory import release_free_memory
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+
+def _then_release(work: Callable[[], R]) -> R:
+    """Run, then give the memory the image needed back to the system."""
+    try:
+        return work()
+    finally:
+        release_free_memory()
 
 
 class ImageJobs:
@@ -50,7 +59,9 @@ class ImageJobs:
     async def run(self, work: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         """Run image work on one of the image threads (callers hold an admission)."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, functools.partial(work, *args, **kwargs))
+        return await loop.run_in_executor(
+            self._executor, _then_release, functools.partial(work, *args, **kwargs)
+        )
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
