@@ -21,7 +21,7 @@ def pool() -> Iterator[DetectorPool]:
 
 
 def _store(folder: Path) -> FaceBoxStore:
-    return FaceBoxStore(open_catalog(f"sqlite:///{folder / 'focal.db'}"), detector_identity())
+    return FaceBoxStore(open_catalog(f"sqlite:///{folder / 'focal.db'}"), detector_identity(1024))
 
 
 def test_second_variant_skips_detection(pool: DetectorPool, tmp_path: Path) -> None:

@@ -90,7 +90,7 @@ class DeliveryService:
         )
         self.faces = FaceLocator(
             self.detectors,
-            FaceBoxStore(self.catalog, detector_identity()),
+            FaceBoxStore(self.catalog, detector_identity(settings.detect_max_side)),
             settings.face_cache_size,
         )
 

@@ -45,10 +45,10 @@ def content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def detector_identity() -> str:
-    """Stored boxes are reused only by the same model with the same score threshold."""
+def detector_identity(max_side: int) -> str:
+    """Stored boxes are reused only by the same model, threshold and detection size."""
     checksum = MODEL_PATH.with_name(MODEL_PATH.name + ".sha256").read_text().split()[0]
-    return f"retinaface-{checksum[:16]}-t{DEFAULT_SCORE_THRESHOLD}"
+    return f"retinaface-{checksum[:16]}-t{DEFAULT_SCORE_THRESHOLD}-s{max_side}"
 
 
 def _lookup(stored: StoredFaces, origin: str) -> FaceLookup:
