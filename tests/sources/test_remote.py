@@ -19,14 +19,9 @@ import pytest
 from focal import __version__
 from focal.config import Settings
 from focal.errors import ErrorKind, FocalError
-from focal.sources.remote import (
-    RemoteFetcher,
-    RemoteSource,
-    forbidden_address_class,
-    is_allowed_origin,
-    is_loop,
-    refuse_private_addresses,
-)
+from focal.sources.addresses import forbidden_address_class, refuse_private_addresses
+from focal.sources.origins import is_allowed_origin, is_loop
+from focal.sources.remote import RemoteFetcher, RemoteSource
 
 # Every byte value, so that any mangling of the body shows.
 IMAGE = bytes(range(256)) * 400

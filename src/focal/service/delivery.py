@@ -23,7 +23,8 @@ from focal.service.hints import ClientHints
 from focal.service.jobs import ImageJobs
 from focal.service.transform import Described, transform
 from focal.sources.local import LocalFile, LocalOrigin
-from focal.sources.remote import RemoteFetcher, is_loop
+from focal.sources.origins import is_loop
+from focal.sources.remote import RemoteFetcher
 
 
 @dataclass(frozen=True)
