@@ -101,6 +101,8 @@ def _keep(metadata: str) -> int:
 
 def _copyright_only(image: pyvips.Image) -> pyvips.Image:
     """Drop every EXIF field but the copyright and artist, which the owner asked to keep."""
+    if not any(image.get_typeof(name) for name in ("exif-data", "xmp-data", "iptc-data")):
+        return image  # nothing to drop: no copy, no walk over the fields
     image = image.copy()
     kept = ("exif-ifd0-Copyright", "exif-ifd0-Artist")
     if not any(image.get_typeof(name) for name in kept):
