@@ -15,7 +15,8 @@ from pathlib import Path
 import pyvips
 from rich.console import Console
 
-from bench import load, sources
+from bench import chains, load, sources
+from bench.chains import EmbeddedChainWork
 from bench.floor import FloorWork
 from bench.memory import TreeSampler
 from bench.procfs import cpu_seconds, descendants
@@ -101,7 +102,7 @@ class ScenarioRun:
     ) -> None:
         self.scenario = scenario
         self.paths = paths
-        self.levels: tuple[int, ...] = args.concurrency
+        self.levels: tuple[int, ...] = scenario.concurrency or args.concurrency
         self.rounds = 1 if args.quick else ROUNDS
         self.count = request_count(scenario, len(paths), self.rounds, args.quick)
         self.unique = (
@@ -109,8 +110,12 @@ class ScenarioRun:
             if scenario.unique
             else None
         )
-        self.floor: FloorWork | None = None
-        if scenario.floor is not None and not args.no_floor:
+        self.files = [(origin / path).read_bytes() for path in paths] if scenario.chain else []
+        self.floor: FloorWork | EmbeddedChainWork | None = None
+        if scenario.chain is not None and not args.no_floor:
+            self.floor = EmbeddedChainWork(scenario.chain, self.files)
+            self.floor.warm_up()
+        elif scenario.floor is not None and not args.no_floor:
             files = [(origin / path).read_bytes() for path in paths]
             self.floor = FloorWork(scenario.floor, files)
             self.floor.warm_up()
@@ -136,9 +141,27 @@ class ScenarioRun:
     def warm_up(self, server: RunningServer, console: Console) -> None:
         """Each file once, so that first-use costs (imports, codec set-up) are not measured;
         on the base files, so that unique copies stay unseen."""
-        errors = load.warm_up(load.image_urls(server.base_url, self.scenario.options, self.paths))
+        if self.scenario.chain is not None:
+            errors = chains.run_remote(
+                server.base_url, self.scenario.chain, self.files, 1, len(self.files)
+            ).errors
+        else:
+            urls = load.image_urls(server.base_url, self.scenario.options, self.paths)
+            errors = load.warm_up(urls)
         if errors:
             console.print(f"[red]{self.scenario.name}: warm-up failed:[/red] {errors[0]}")
+
+    def load(
+        self, server: RunningServer, level: int, round_index: int, concurrency: int, count: int
+    ) -> Measurement:
+        """One round of requests: image URLs, or the scenario's SDK chain sent remotely."""
+        if self.scenario.chain is not None:
+            return chains.run_remote(
+                server.base_url, self.scenario.chain, self.files, concurrency, count
+            )
+        paths = self.round_paths(level, round_index)
+        urls = load.image_urls(server.base_url, self.scenario.options, paths)
+        return load.run_load(urls, concurrency, count)
 
     def measure(
         self, server: RunningServer, level: int, concurrency: int, console: Console
@@ -152,10 +175,8 @@ class ScenarioRun:
         client_cpu = 0.0
         with TreeSampler(server.pid) as sampler:
             for round_index in range(self.rounds):
-                paths = self.round_paths(level, round_index)
-                urls = load.image_urls(server.base_url, scenario.options, paths)
                 server_before, client_before = server_cpu(server), time.process_time()
-                result = load.run_load(urls, concurrency, per_round)
+                result = self.load(server, level, round_index, concurrency, per_round)
                 result.cpu_seconds = server_cpu(server) - server_before
                 client_cpu += time.process_time() - client_before
                 served.absorb(result)
@@ -193,7 +214,8 @@ def main(argv: list[str]) -> int:
         origin = data_dir / "origin"
         source_sets = sources.prepare(origin, {scenario.sources for scenario in scenarios})
         log_dir = args.output.parent  # server logs outlive the temporary folder
-        with Servers(data_dir, origin, log_dir, args.focal_src, dict(args.server_env)) as servers:
+        server_env = {"FOCAL_API_TOKENS": chains.TOKEN, **dict(args.server_env)}
+        with Servers(data_dir, origin, log_dir, args.focal_src, server_env) as servers:
             for scenario in scenarios:
                 run = ScenarioRun(scenario, origin, source_sets[scenario.sources], args)
                 points += run.run(servers, console)

@@ -42,6 +42,18 @@ class Point:
         return self.floor.cpu_ms_per_job / self.server.cpu_ms_per_job
 
     @property
+    def slowdown(self) -> float | None:
+        """An SDK chain scenario: remote time per image over embedded (throughput ratio)."""
+        if self.scenario.chain is None or self.floor is None or not self.server.per_second:
+            return None
+        return self.floor.per_second / self.server.per_second
+
+    @property
+    def slowdown_met(self) -> bool | None:
+        target, slowdown = self.scenario.slowdown_target, self.slowdown
+        return None if target is None or slowdown is None else slowdown <= target
+
+    @property
     def ratio_met(self) -> bool | None:
         target, ratio = self.scenario.target_ratio, self.ratio
         return None if target is None or ratio is None else ratio >= target
@@ -102,7 +114,11 @@ def print_table(points: list[Point], console: Console) -> None:
         if point.memory_target_mib is not None:
             memory = _verdict(f"{memory} (≤{point.memory_target_mib:.0f})", point.memory_met)
         ratio = _number(point.ratio, 2)
-        if point.reference_p50_ratio is not None:
+        if point.slowdown is not None:
+            ratio = f"remote/embedded {point.slowdown:.2f}×"
+            target = point.scenario.slowdown_target
+            met = point.slowdown_met
+        elif point.reference_p50_ratio is not None:
             ratio = f"p50 {point.reference_p50_ratio:.2f}× {point.scenario.reference}"
             target = point.scenario.reference_target
             met = point.reference_met
@@ -206,6 +222,9 @@ def point_json(point: Point) -> dict[str, Any]:
         "reference_p50_ratio": _rounded(point.reference_p50_ratio, 3),
         "reference_target": scenario.reference_target,
         "reference_met": point.reference_met,
+        "remote_embedded_ratio": _rounded(point.slowdown, 3),
+        "slowdown_target": scenario.slowdown_target,
+        "slowdown_met": point.slowdown_met,
         "memory_mib": {
             "start": round(point.memory.start_mib, 1),
             "peak_total": round(point.memory.total_mib, 1),

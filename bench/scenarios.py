@@ -2,7 +2,9 @@
 
 A new scenario is one line in SCENARIOS. `floor` says what bare pyvips must do for the same
 output; None means no floor (gravity=face has no pyvips equivalent), and such a scenario is
-compared with another one by name (`reference`) instead.
+compared with another one by name (`reference`) instead. A scenario with `chain` runs an
+Images SDK chain (bench.chains) remotely against the server, and the same chain embedded in
+this process as its floor.
 """
 
 from __future__ import annotations
@@ -43,6 +45,11 @@ class Scenario:
     # A server of its own, started for this scenario: its peak RSS is then its own, not what
     # the scenarios before it left in the heap.
     fresh_server: bool = False
+    # An Images SDK chain by name (bench.chains.CHAINS): remote calls measured against the
+    # same chain embedded; `options` is then only a label.
+    chain: str | None = None
+    slowdown_target: float | None = None  # maximum remote/embedded time per image
+    concurrency: tuple[int, ...] | None = None  # levels for this scenario (default: all)
 
 
 SCENARIOS: tuple[Scenario, ...] = (
@@ -94,6 +101,18 @@ SCENARIOS: tuple[Scenario, ...] = (
         None,
         reference="12mp-auto",
         reference_target=1.1,
+    ),
+    # The watermark upload example's chain on the 12 MP photo (no resize: a 12 MP AVIF), over
+    # POST /transform against embedded; seconds of CPU per image, so concurrency 4 only.
+    Scenario(
+        "12mp-watermark-sdk",
+        "sdk: draw(watermark, bottom=10, right=10, opacity=0.75), output(avif)",
+        TWELVE_MP,
+        12,
+        None,
+        chain="watermark",
+        slowdown_target=1.15,
+        concurrency=(4,),
     ),
 )
 

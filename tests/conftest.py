@@ -66,9 +66,8 @@ class RunningServer:
 
 
 @contextmanager
-def running_server(settings: Settings) -> Iterator[RunningServer]:
-    settings.origin_path.mkdir(parents=True, exist_ok=True)
-    app = create_app(settings)
+def serving(app: Any) -> Iterator[tuple[str, asyncio.AbstractEventLoop]]:
+    """Any ASGI app on a free port of 127.0.0.1, in a thread: its URL and event loop."""
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.bind(("127.0.0.1", 0))
@@ -82,12 +81,20 @@ def running_server(settings: Settings) -> Iterator[RunningServer]:
         assert thread.is_alive(), "the server failed to start"
         time.sleep(0.01)
     try:
-        yield RunningServer(f"http://127.0.0.1:{port}", settings, app, loop)
+        yield f"http://127.0.0.1:{port}", loop
     finally:
         server.should_exit = True
         thread.join(30)
         loop.close()
         listener.close()
+
+
+@contextmanager
+def running_server(settings: Settings) -> Iterator[RunningServer]:
+    settings.origin_path.mkdir(parents=True, exist_ok=True)
+    app = create_app(settings)
+    with serving(app) as (url, loop):
+        yield RunningServer(url, settings, app, loop)
 
 
 def server_settings(data_dir: Path, **overrides: Any) -> Settings:

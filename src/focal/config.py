@@ -45,6 +45,11 @@ class Settings:
     concurrency: int = 0  # image jobs at once; 0: one per core
     queue_size: int = 64  # waiting jobs beyond that get 503 + Retry-After
 
+    # The Images API (POST /transform, /info): bearer tokens allowed to call it; none: it is
+    # off. Each input image of a request may be at most max_input_bytes.
+    api_tokens: tuple[str, ...] = ()
+    max_input_bytes: int = 20 * 1024 * 1024
+
     # Catalog: a SQLAlchemy URL; empty means SQLite at <data_dir>/focal.db.
     catalog_url: str = ""
 

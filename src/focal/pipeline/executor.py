@@ -170,6 +170,21 @@ def _processing_errors() -> Iterator[None]:
         ) from None
 
 
+def render(
+    data: bytes,
+    operations: Sequence[Operation],
+    *,
+    faces: tuple[Box, ...] | None = None,
+    limits: Limits | None = None,
+) -> pyvips.Image:
+    """Decode (first frame only) and transform one image, without encoding: an overlay."""
+    limits = limits or Limits()
+    source = probe(data, limits)
+    with _processing_errors():
+        canvas, operations = _load(data, source, operations, 1, faces)
+        return _apply(canvas, operations, limits).frames()[0]
+
+
 def run(
     data: bytes,
     operations: Sequence[Operation],

@@ -7,18 +7,32 @@ carry face boxes along with the pixels.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 import pyvips
 
-from focal.errors import ErrorKind, FocalError, OptionError
-from focal.options import Color, Gravity, Trim
+from focal.errors import OptionError
+from focal.options import SPECS, Color, Gravity, Trim
+from focal.options.model import MAX_SIDE
+from focal.options.values import Choice, Decimal, Integer
 from focal.pipeline import gravity as gravity_rules
 from focal.pipeline.frames import Canvas
 from focal.pipeline.geometry import Box, ResizePlan, plan_resize
+from focal.pipeline.parameters import JSON, Parameter, Scalar, TrimParameter, malformed
 
 WHITE = Color(255, 255, 255)
+MAX_INPUTS = 10  # images one chain may use: the base and up to nine overlays
+_OPTION_VALUES = {spec.attribute: spec.value for spec in SPECS}
+
+
+def _option(attribute: str, optional: bool = False) -> Scalar:
+    """A parameter spelled and checked as the option of that name is in a URL."""
+    return Scalar(_OPTION_VALUES[attribute], optional)
+
+
+_SIDE = Scalar(Integer(1, MAX_SIDE), optional=True)  # after dpr, so never "auto"
 
 
 class Operation:
@@ -29,6 +43,8 @@ class Operation:
     predictable: ClassVar[bool] = True
     # False for steps that only change pixel values: planning a size can skip them.
     resizes: ClassVar[bool] = True
+    # The fields that make up the step, with their JSON form; anything else is working state.
+    parameters: ClassVar[Mapping[str, Parameter]] = {}
 
     def apply(self, canvas: Canvas) -> Canvas:
         raise NotImplementedError
@@ -42,6 +58,11 @@ class Operation:
     def rescaled(self, sx: float, sy: float) -> Operation:
         """The same step for an image already scaled by (sx, sy) on load."""
         return self
+
+    def to_dict(self) -> dict[str, JSON]:
+        """The JSON form: {"op": name, parameter: value, ...}; see `operation_from_dict`."""
+        values = {key: param.to_json(getattr(self, key)) for key, param in self.parameters.items()}
+        return {"op": self.name, **values}
 
 
 def color_for(image: pyvips.Image, color: Color) -> list[float]:
@@ -77,6 +98,7 @@ def _length(value: float, size: int) -> float:
 @dataclass(frozen=True)
 class TrimOp(Operation):
     name: ClassVar[str] = "trim"
+    parameters: ClassVar[Mapping[str, Parameter]] = {"trim": TrimParameter()}
     trim: Trim
     scale: tuple[float, float] = (1.0, 1.0)  # pixel lengths were given for the unscaled image
 
@@ -164,6 +186,7 @@ def _clip(box: Box, width: float, height: float) -> Box | None:
 @dataclass(frozen=True)
 class FlipOp(Operation):
     name: ClassVar[str] = "flip"
+    parameters: ClassVar[Mapping[str, Parameter]] = {"direction": _option("flip")}
     direction: str  # h, v or hv
 
     def apply(self, canvas: Canvas) -> Canvas:
@@ -187,6 +210,7 @@ class FlipOp(Operation):
 @dataclass(frozen=True)
 class RotateOp(Operation):
     name: ClassVar[str] = "rotate"
+    parameters: ClassVar[Mapping[str, Parameter]] = {"angle": _option("rotate")}
     angle: int  # 90, 180 or 270, clockwise
 
     def quarter_turns(self) -> int:
@@ -218,6 +242,14 @@ class ResizeOp(Operation):
     """Scale by `fit` into width × height, cutting by gravity or padding with background."""
 
     name: ClassVar[str] = "resize"
+    parameters: ClassVar[Mapping[str, Parameter]] = {
+        "width": _SIDE,
+        "height": _SIDE,
+        "fit": _option("fit"),
+        "gravity": _option("gravity"),
+        "zoom": _option("zoom"),
+        "background": _option("background", optional=True),
+    }
     width: int | None
     height: int | None
     fit: str = "scale-down"
@@ -321,6 +353,9 @@ class AdjustOp(Operation):
 
     name: ClassVar[str] = "adjust"
     resizes: ClassVar[bool] = False
+    parameters: ClassVar[Mapping[str, Parameter]] = {
+        key: _option(key) for key in ("brightness", "contrast", "gamma", "saturation")
+    }
     brightness: float = 1.0
     contrast: float = 1.0
     gamma: float = 1.0
@@ -350,6 +385,7 @@ class AdjustOp(Operation):
 class BlurOp(Operation):
     name: ClassVar[str] = "blur"
     resizes: ClassVar[bool] = False
+    parameters: ClassVar[Mapping[str, Parameter]] = {"radius": _option("blur")}
     radius: float
 
     def apply(self, canvas: Canvas) -> Canvas:
@@ -370,6 +406,7 @@ class BlurOp(Operation):
 class SharpenOp(Operation):
     name: ClassVar[str] = "sharpen"
     resizes: ClassVar[bool] = False
+    parameters: ClassVar[Mapping[str, Parameter]] = {"amount": _option("sharpen")}
     amount: float
 
     def apply(self, canvas: Canvas) -> Canvas:
@@ -394,6 +431,7 @@ class BackgroundOp(Operation):
 
     name: ClassVar[str] = "background"
     resizes: ClassVar[bool] = False
+    parameters: ClassVar[Mapping[str, Parameter]] = {"color": _option("background")}
     color: Color
 
     def apply(self, canvas: Canvas) -> Canvas:
@@ -410,16 +448,167 @@ class BackgroundOp(Operation):
         return canvas.map_frames(fill)
 
 
+# --- overlays ----------------------------------------------------------------------------
+
+# The binding's composite modes, by libvips blend mode; "lighter" adds the colours.
+COMPOSITE_MODES = {"over": "over", "in": "in", "atop": "atop", "out": "out", "xor": "xor"}
+COMPOSITE_MODES["lighter"] = "add"
+# On an opaque base these modes leave it opaque: the alpha band they add can go again.
+_OPAQUE_ON_OPAQUE = ("over", "atop", "lighter")
+_OFFSET = Scalar(Integer(-MAX_SIDE, MAX_SIDE), optional=True)
+
+
+class OperationList(Parameter):
+    """The operations that make an overlay, as a JSON list of operations."""
+
+    def to_json(self, value: tuple[Operation, ...]) -> JSON:
+        return [op.to_dict() for op in value]
+
+    def from_json(self, name: str, raw: JSON) -> tuple[Operation, ...]:
+        if not isinstance(raw, list):
+            raise malformed(f"{name} must be a list of operations")
+        return tuple(operation_from_dict(item) for item in raw)
+
+
+def _rgba(image: pyvips.Image) -> pyvips.Image:
+    """8-bit sRGB with alpha: the one form overlays are composited in."""
+    image = _eight_bit(image)
+    if image.bands in (1, 2):
+        image = image.colourspace("srgb")
+    return image if image.hasalpha() else image.bandjoin_const([255])
+
+
+def _offset(start: int | None, end: int | None, size: int, overlay_size: int) -> int:
+    if start is not None:
+        return start
+    if end is not None:
+        return size - overlay_size - end
+    return (size - overlay_size) // 2
+
+
+@dataclass(frozen=True)
+class DrawOp(Operation):
+    """Draw another image (input `input`, after its own operations) over this one.
+
+    Sides are in pixels from the base's edges; none given on an axis: centred on it.
+    """
+
+    name: ClassVar[str] = "draw"
+    resizes: ClassVar[bool] = False
+    parameters: ClassVar[Mapping[str, Parameter]] = {
+        "input": Scalar(Integer(0, MAX_INPUTS - 1)),
+        "operations": OperationList(),
+        "top": _OFFSET,
+        "left": _OFFSET,
+        "bottom": _OFFSET,
+        "right": _OFFSET,
+        "opacity": Scalar(Decimal(0.0, 1.0)),
+        "repeat": Scalar(Choice(("x", "y", "both")), optional=True),
+        "composite": Scalar(Choice(tuple(COMPOSITE_MODES))),
+        "background": _option("background", optional=True),
+    }
+    input: int  # which of the chain's images: 0 is the base
+    operations: tuple[Operation, ...] = ()
+    top: int | None = None
+    left: int | None = None
+    bottom: int | None = None
+    right: int | None = None
+    opacity: float = 1.0
+    repeat: str | None = None  # x, y or both
+    composite: str = "over"
+    background: Color | None = None
+    # The overlay's pixels, rendered from its input before the base runs (see compose).
+    overlay: pyvips.Image | None = field(default=None, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.left is not None and self.right is not None:
+            raise OptionError("draw: give left or right, not both")
+        if self.top is not None and self.bottom is not None:
+            raise OptionError("draw: give top or bottom, not both")
+
+    def _prepared_overlay(self) -> pyvips.Image:
+        if self.overlay is None:
+            raise RuntimeError("draw: the overlay was not rendered before running")
+        overlay = _rgba(self.overlay)
+        if self.background is not None:
+            plane = overlay.new_from_image(color_for(overlay, self.background))
+            overlay = plane.composite2(overlay, "over").cast("uchar")
+        if self.opacity < 1:
+            alpha = (overlay[3] * self.opacity).cast("uchar")
+            overlay = overlay[:3].bandjoin(alpha)
+        return overlay
+
+    def _draw(self, frame: pyvips.Image, overlay: pyvips.Image) -> pyvips.Image:
+        base = _eight_bit(frame)
+        if base.bands in (1, 2):
+            base = base.colourspace("srgb")
+        opaque = not base.hasalpha()
+        x = _offset(self.left, self.right, base.width, overlay.width)
+        y = _offset(self.top, self.bottom, base.height, overlay.height)
+        tile_width, tile_height = overlay.width, overlay.height
+        if self.repeat in ("x", "both"):  # tiles in line with the placed one, edge to edge
+            overlay = overlay.replicate(base.width // tile_width + 2, 1)
+            x = x % tile_width - tile_width
+        if self.repeat in ("y", "both"):
+            overlay = overlay.replicate(1, base.height // tile_height + 2)
+            y = y % tile_height - tile_height
+        drawn = base.composite2(overlay, COMPOSITE_MODES[self.composite], x=x, y=y)
+        if opaque and self.composite in _OPAQUE_ON_OPAQUE:
+            drawn = drawn[: drawn.bands - 1]
+        return drawn
+
+    def apply(self, canvas: Canvas) -> Canvas:
+        overlay = self._prepared_overlay()
+        if self.repeat is not None:  # every tile reads it: compute the overlay once
+            overlay = overlay.copy_memory()
+        return canvas.map_frames(lambda frame: self._draw(frame, overlay))
+
+
 OPERATIONS: dict[str, type[Operation]] = {
     op.name: op
-    for op in (TrimOp, FlipOp, RotateOp, ResizeOp, AdjustOp, BlurOp, SharpenOp, BackgroundOp)
+    for op in (
+        TrimOp,
+        FlipOp,
+        RotateOp,
+        ResizeOp,
+        AdjustOp,
+        BlurOp,
+        SharpenOp,
+        BackgroundOp,
+        DrawOp,
+    )
 }
+
+
+def _kind(name: object) -> type[Operation]:
+    kind = OPERATIONS.get(name) if isinstance(name, str) else None
+    if kind is None:
+        raise malformed(f"unknown operation {name!r}; known: {', '.join(OPERATIONS)}")
+    return kind
 
 
 def make_operation(name: str, **params: Any) -> Operation:
     """The one generic way to build an operation from its name."""
+    return _kind(name)(**params)
+
+
+def operation_from_dict(document: JSON) -> Operation:
+    """An operation from its JSON form (`Operation.to_dict`), every parameter checked."""
+    if not isinstance(document, Mapping):
+        raise malformed("each operation must be an object with an 'op' name")
+    name = document.get("op")
+    kind = _kind(name)
+    unknown = sorted(set(document) - {"op"} - set(kind.parameters))
+    if unknown:
+        known = ", ".join(kind.parameters)
+        raise malformed(f"{name} has no parameter {', '.join(unknown)}; it takes {known}")
+    params = {
+        key: param.from_json(f"{name}.{key}", document.get(key))
+        for key, param in kind.parameters.items()
+        if key in document or param.optional
+    }
     try:
-        kind = OPERATIONS[name]
-    except KeyError:
-        raise FocalError(ErrorKind.BAD_REQUEST, f"unknown operation {name!r}") from None
-    return kind(**params)
+        return kind(**params)
+    except TypeError:
+        missing = f"{name} is missing a parameter; it takes {', '.join(kind.parameters)}"
+        raise malformed(missing) from None

@@ -13,6 +13,7 @@ from fastapi.responses import PlainTextResponse, Response
 from focal import __version__
 from focal.config import Settings, load_settings
 from focal.errors import ErrorKind, FocalError
+from focal.server.images_api import router as images_api
 from focal.service import DeliveryService
 from focal.service.delivery import is_remote
 
@@ -21,6 +22,8 @@ def error_response(error: FocalError) -> Response:
     headers = {"Cf-Resized": f"err={error.code}", "Cache-Control": "no-store"}
     if error.kind is ErrorKind.BUSY:
         headers["Retry-After"] = "1"
+    if error.kind is ErrorKind.NOT_AUTHENTICATED:
+        headers["WWW-Authenticate"] = 'Bearer realm="focal"'
     return PlainTextResponse(f"{error.message}\n", status_code=error.status, headers=headers)
 
 
@@ -65,6 +68,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         media_type = mimetypes.guess_type(local.path.name)[0] or "application/octet-stream"
         headers = {"Cache-Control": settings.cache_control}
         return Response(local.data, media_type=media_type, headers=headers)
+
+    app.include_router(images_api)
 
     @app.get("/healthz")
     async def health() -> dict[str, str]:

@@ -1,0 +1,80 @@
+"""`Images`: the entry point of the SDK, embedded (in this process) or remote (a server)."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+from focal.pipeline import Limits
+from focal.sdk.backend import Backend
+from focal.sdk.chain import Chain
+from focal.sdk.embedded import EmbeddedBackend
+from focal.sdk.inputs import DEFAULT_MAX_INPUT_BYTES, AnySource, ImageInput
+from focal.sdk.remote import RemoteBackend
+from focal.sdk.result import ImageInfo
+
+
+class Images:
+    """Build image pipelines in code: `input() → transform() → draw() → output()`.
+
+    `Images()` runs them in this process; `Images("http://host:8080", token="...")` sends
+    them to a Focal server's `POST /transform`. The API and the output bytes are the same.
+    Every method has an async form (`output_async`, `info_async`); close with `close()` /
+    `aclose()` or use the instance as a (async) context manager.
+    """
+
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        token: str | None = None,
+        max_input_bytes: int = DEFAULT_MAX_INPUT_BYTES,
+        limits: Limits | None = None,
+        timeout: float = 120.0,
+    ) -> None:
+        self.max_input_bytes = max_input_bytes
+        self.backend: Backend = (
+            EmbeddedBackend(limits or Limits())
+            if url is None
+            else RemoteBackend(url, token, timeout)
+        )
+
+    def input(self, source: AnySource) -> Chain:
+        """Start a chain from bytes, a path, a binary file object or an (async) iterator of
+        byte chunks; more than `max_input_bytes` is refused before it is read whole."""
+        return Chain(self, ImageInput(source, self.max_input_bytes))
+
+    def info(self, source: AnySource) -> ImageInfo:
+        """Format (a media type), file size and size in pixels, from the header only."""
+        return self.backend.info(ImageInput(source, self.max_input_bytes).data())
+
+    async def info_async(self, source: AnySource) -> ImageInfo:
+        data = await ImageInput(source, self.max_input_bytes).data_async()
+        return await self.backend.info_async(data)
+
+    def close(self) -> None:
+        self.backend.close()
+
+    async def aclose(self) -> None:
+        await self.backend.aclose()
+
+    def __enter__(self) -> Images:
+        return self
+
+    def __exit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    async def __aenter__(self) -> Images:
+        return self
+
+    async def __aexit__(
+        self,
+        kind: type[BaseException] | None,
+        error: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.aclose()

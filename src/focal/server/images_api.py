@@ -1,0 +1,149 @@
+"""`POST /transform` and `POST /info`: the Images SDK's remote mode.
+
+One multipart form per request: a part per input image (`input-0`, `input-1`, ...) and, for
+/transform, one JSON part (`chain`) with the flattened chain. Callers present a bearer
+token from FOCAL_API_TOKENS; with none configured the API is off.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from collections.abc import Awaitable, Callable
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from starlette.datastructures import FormData, UploadFile
+from starlette.exceptions import HTTPException
+from starlette.types import Message
+
+from focal.config import Settings
+from focal.errors import ErrorKind, FocalError
+from focal.pipeline.flat_chain import CHAIN_PART, FlatChain, input_part
+from focal.pipeline.operations import MAX_INPUTS
+from focal.service import DeliveryService
+from focal.service.chain import describe_input, run_chain
+
+CHAIN_MAX_BYTES = 1024 * 1024  # the JSON part; Starlette's limit for a form field
+router = APIRouter()
+
+
+def authorize(request: Request, settings: Settings) -> None:
+    if not settings.api_tokens:
+        raise FocalError(
+            ErrorKind.ACCESS_DENIED,
+            "the Images API is off on this server: set FOCAL_API_TOKENS to the bearer tokens "
+            "allowed to call it",
+        )
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
+        raise FocalError(
+            ErrorKind.NOT_AUTHENTICATED, "send the API token as 'Authorization: Bearer <token>'"
+        )
+    known = settings.api_tokens
+    if not any(hmac.compare_digest(token.encode(), each.encode()) for each in known):
+        raise FocalError(ErrorKind.ACCESS_DENIED, "this API token is not accepted here")
+
+
+def _limited(request: Request, max_bytes: int) -> Request:
+    """The request with a body that stops at `max_bytes`, checked as it streams in."""
+    received = 0
+    receive = request.receive
+
+    async def limited_receive() -> Message:
+        nonlocal received
+        message = await receive()
+        received += len(message.get("body", b""))
+        if received > max_bytes:
+            raise FocalError(
+                ErrorKind.SOURCE_TOO_LARGE,
+                f"the request is over {max_bytes:,} bytes: each input image may be at most "
+                f"{(max_bytes - CHAIN_MAX_BYTES) // MAX_INPUTS:,} bytes",
+            )
+        return message
+
+    return Request(request.scope, limited_receive)
+
+
+async def _form(request: Request, settings: Settings) -> FormData:
+    limit = settings.max_input_bytes * MAX_INPUTS + CHAIN_MAX_BYTES
+    try:
+        return await _limited(request, limit).form(max_files=MAX_INPUTS, max_fields=1)
+    except HTTPException as error:  # Starlette's answer to a malformed multipart body
+        raise FocalError(
+            ErrorKind.BAD_REQUEST, f"malformed multipart form: {error.detail}"
+        ) from None
+
+
+async def _inputs(form: FormData, settings: Settings) -> list[bytes]:
+    inputs: list[bytes] = []
+    while (part := form.get(input_part(len(inputs)))) is not None:
+        if not isinstance(part, UploadFile):
+            raise FocalError(ErrorKind.BAD_REQUEST, f"part {input_part(len(inputs))} is no file")
+        if part.size is not None and part.size > settings.max_input_bytes:
+            raise FocalError(
+                ErrorKind.SOURCE_TOO_LARGE,
+                f"input {len(inputs)} is {part.size:,} bytes; "
+                f"the limit is {settings.max_input_bytes:,} bytes",
+            )
+        inputs.append(await part.read())
+    if not inputs:
+        raise FocalError(ErrorKind.BAD_REQUEST, f"no input image: send a part {input_part(0)}")
+    return inputs
+
+
+def _chain(form: FormData) -> FlatChain:
+    text = form.get(CHAIN_PART)
+    if not isinstance(text, str):
+        raise FocalError(ErrorKind.BAD_REQUEST, f"send the chain as a JSON part {CHAIN_PART!r}")
+    try:
+        document = json.loads(text)
+    except ValueError as error:
+        message = f"the {CHAIN_PART} part is not JSON: {error}"
+        raise FocalError(ErrorKind.BAD_REQUEST, message) from None
+    return FlatChain.from_json(document)
+
+
+async def _admitted(
+    request: Request, work: Callable[[DeliveryService, FormData], Awaitable[Response]]
+) -> Response:
+    delivery: DeliveryService = request.app.state.delivery
+    authorize(request, delivery.settings)
+    async with delivery.jobs.admit():  # before the body is read: over capacity, read nothing
+        form = await _form(request, delivery.settings)
+        try:
+            return await work(delivery, form)
+        finally:
+            await form.close()
+
+
+@router.post("/transform")
+async def transform(request: Request) -> Response:
+    """Run a flattened chain on the input images; answer with the encoded result."""
+
+    async def work(delivery: DeliveryService, form: FormData) -> Response:
+        chain = _chain(form)
+        inputs = await _inputs(form, delivery.settings)
+        output = await run_chain(delivery, inputs, chain)
+        headers = {
+            "Focal-Width": str(output.width),
+            "Focal-Height": str(output.height),
+            "Cache-Control": "no-store",
+        }
+        return Response(output.data, media_type=output.media_type, headers=headers)
+
+    return await _admitted(request, work)
+
+
+@router.post("/info")
+async def info(request: Request) -> Response:
+    """Format, file size and size of the one input image."""
+
+    async def work(delivery: DeliveryService, form: FormData) -> Response:
+        inputs = await _inputs(form, delivery.settings)
+        if len(inputs) != 1:
+            raise FocalError(ErrorKind.BAD_REQUEST, "info takes exactly one input image")
+        return JSONResponse(await describe_input(delivery, inputs[0]))
+
+    return await _admitted(request, work)
