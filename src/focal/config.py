@@ -50,6 +50,11 @@ class Settings:
     api_tokens: tuple[str, ...] = ()
     max_input_bytes: int = 20 * 1024 * 1024
 
+    # Hosted images.
+    hosted_max_bytes: int = 10 * 1024 * 1024
+    flexible_variants: bool = False  # any option string in place of a variant name
+    browser_ttl: int = 172_800  # seconds a browser may keep a hosted variant (2 days)
+
     # Catalog: a SQLAlchemy URL; empty means SQLite at <data_dir>/focal.db.
     catalog_url: str = ""
 

@@ -151,14 +151,20 @@ class DeliveryService:
         options = parse_options(options_text)
         hints = ClientHints.from_headers(headers)
         async with self.jobs.admit():
-            return await self._deliver(options, hints, source, headers)
+            resolved = await self.resolve(source)
+            return await self.deliver_resolved(options, hints, resolved, headers)
 
-    async def _deliver(
-        self, options: Options, hints: ClientHints, source: str, headers: Mapping[str, str]
+    async def deliver_resolved(
+        self,
+        options: Options,
+        hints: ClientHints,
+        resolved: ResolvedSource,
+        headers: Mapping[str, str],
+        cache_control: str | None = None,
     ) -> Delivery:
-        resolved = await self.resolve(source)
+        """A variant of a source already found (callers hold an admission of `self.jobs`)."""
         identity = self.variant_identity(options, hints, resolved.fingerprint)
-        common = {"Cache-Control": self.settings.cache_control}
+        common = {"Cache-Control": cache_control or self.settings.cache_control}
         vary = self._vary(options)
         if vary:
             common["Vary"] = vary
