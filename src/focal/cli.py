@@ -1,4 +1,4 @@
-"""The `focal` command: serve, transform files, describe files."""
+"""The `focal` command: serve, transform files, describe files, manage API tokens."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from focal.catalog import HostedCatalog, catalog_url, open_catalog
 from focal.config import load_settings
 from focal.errors import FocalError
 from focal.faces.detector import FaceDetector
@@ -219,3 +220,67 @@ def detect(
                 f"{x1:.0f}", f"{y1:.0f}", f"{x2:.0f}", f"{y2:.0f}", f"{face['score']:.3f}"
             )
         console.print(table if entry["faces"] else f"{entry['file']}: no face found")
+
+
+token_app = typer.Typer(help="Bearer tokens of the management API.", no_args_is_help=True)
+app.add_typer(token_app, name="token")
+
+
+def _hosted_catalog() -> HostedCatalog:
+    settings = load_settings()
+    return HostedCatalog(open_catalog(catalog_url(settings.data_dir, settings.catalog_url)))
+
+
+@token_app.command("create")
+def token_create(
+    name: Annotated[str, typer.Argument(help="What the token is for, e.g. 'ci'.")],
+) -> None:
+    """Create a token and print its secret, once: only its hash is kept."""
+    catalog = _hosted_catalog()
+    try:
+        token_id, secret = catalog.create_token(name)
+    except FocalError as error:
+        errors.print(f"[red]error:[/red] {error.message}")
+        raise typer.Exit(2) from None
+    finally:
+        catalog.engine.dispose()
+    console.print(f"created token {token_id} ({name.strip()})", highlight=False)
+    console.print("secret (shown only now; send it as 'Authorization: Bearer <secret>'):")
+    typer.echo(secret)
+
+
+@token_app.command("list")
+def token_list() -> None:
+    """List tokens: id, name, creation time, status. Secrets are not kept, so not shown."""
+    catalog = _hosted_catalog()
+    try:
+        tokens = catalog.list_tokens()
+    finally:
+        catalog.engine.dispose()
+    if not tokens:
+        console.print("no tokens; create one with: focal token create NAME")
+        return
+    table = Table()
+    table.add_column("id", no_wrap=True, min_width=32)  # whole, so it can be copied
+    table.add_column("name", overflow="fold")
+    table.add_column("created (UTC)", no_wrap=True)
+    table.add_column("status")
+    for token in tokens:
+        created = token["created"].strftime("%Y-%m-%d %H:%M:%S")
+        status = "revoked" if token["revoked"] else "active"
+        table.add_row(token["id"], token["name"], created, status)
+    console.print(table)
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: Annotated[str, typer.Argument(help="The token's id.")]) -> None:
+    """Revoke a token: requests bearing it are refused from now on."""
+    catalog = _hosted_catalog()
+    try:
+        revoked = catalog.revoke_token(token_id)
+    finally:
+        catalog.engine.dispose()
+    if not revoked:
+        errors.print(f"[red]error:[/red] no active token with id {token_id}")
+        raise typer.Exit(1)
+    console.print(f"revoked token {token_id}", highlight=False)

@@ -57,6 +57,8 @@ class Settings:
 
     # Catalog: a SQLAlchemy URL; empty means SQLite at <data_dir>/focal.db.
     catalog_url: str = ""
+    # Blobs (originals): empty means files under <data_dir>/blobs; file:///path or s3://bucket/prefix.
+    storage_url: str = ""
 
     # Face detection.
     detect_max_side: int = 1024

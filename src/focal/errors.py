@@ -17,6 +17,7 @@ class ErrorKind(Enum):
     SOURCE_TOO_LARGE = (9402, 413)
     FETCH_FAILED = (9402, 502)
     LOOP = (9403, 508)
+    CONFLICT = (9409, 409)
     NOT_FOUND = (9404, 404)
     INVALID_URL = (9406, 403)
     DNS_FAILED = (9407, 502)

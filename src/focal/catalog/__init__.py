@@ -2,5 +2,18 @@
 
 from focal.catalog.engine import catalog_url, open_catalog
 from focal.catalog.faces import FaceBoxStore, StoredFaces
+from focal.catalog.hosted import HostedCatalog, ImageRecord, VariantRecord
+from focal.catalog.images import encode_metadata, new_image_id, validate_image_id
 
-__all__ = ["FaceBoxStore", "StoredFaces", "catalog_url", "open_catalog"]
+__all__ = [
+    "FaceBoxStore",
+    "HostedCatalog",
+    "ImageRecord",
+    "StoredFaces",
+    "VariantRecord",
+    "catalog_url",
+    "encode_metadata",
+    "new_image_id",
+    "open_catalog",
+    "validate_image_id",
+]

@@ -13,8 +13,25 @@ def _v1_face_boxes(connection: Connection) -> None:
     schema.face_boxes.create(connection)
 
 
+def _v2_hosted_images(connection: Connection) -> None:
+    for table in (schema.images, schema.variants, schema.signing_keys, schema.api_tokens):
+        table.create(connection)
+    # The default variant: the original's size, re-encoded, without its metadata (EXIF can
+    # carry a location). Written here, not in code, so deleting or editing it sticks.
+    connection.execute(
+        schema.variants.insert().values(
+            name="public",
+            fit="scale-down",
+            width=None,
+            height=None,
+            metadata_mode="none",
+            never_require_signed_urls=False,
+        )
+    )
+
+
 # Append new steps; never edit or reorder a released one.
-MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1_face_boxes,)
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1_face_boxes, _v2_hosted_images)
 
 
 def current_version(connection: Connection) -> int:

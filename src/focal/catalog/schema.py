@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Column, Float, Integer, MetaData, String, Table, Text
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
 
 metadata = MetaData()
 
@@ -22,4 +33,56 @@ face_boxes = Table(
     Column("height", Integer, nullable=False),
     Column("faces", Text, nullable=False),  # JSON list of {box, score}
     Column("detected_at", Float, nullable=False),
+)
+
+# Hosted originals. Times are integer microseconds since the epoch (UTC): exact on every
+# backend, so (uploaded, id) works as a pagination key.
+images = Table(
+    "images",
+    metadata,
+    Column("id", String(1024), primary_key=True),
+    Column("filename", Text),
+    Column("metadata_json", Text, nullable=False),  # a JSON object, ≤ 1024 bytes
+    Column("require_signed_urls", Boolean, nullable=False),
+    Column("uploaded", BigInteger, nullable=False),
+    Column("draft", Boolean, nullable=False),  # a direct upload not yet made
+    Column("upload_expires", BigInteger),
+    Column("format", String(32)),
+    Column("width", Integer),
+    Column("height", Integer),
+    Column("size", BigInteger),
+    Column("content_hash", String(128)),
+    Index("images_by_upload", "uploaded", "id"),
+)
+
+# Named delivery variants.
+variants = Table(
+    "variants",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("fit", String(16), nullable=False),
+    Column("width", Integer),
+    Column("height", Integer),
+    Column("metadata_mode", String(16), nullable=False),  # keep | copyright | none
+    Column("never_require_signed_urls", Boolean, nullable=False),
+)
+
+# Keys for signed delivery URLs; the newest two are kept so rotation breaks no live URL.
+signing_keys = Table(
+    "signing_keys",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("secret", String(128), nullable=False),
+    Column("created", BigInteger, nullable=False),
+)
+
+# Bearer tokens of the management API, by the SHA-256 of their secret only.
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("secret_hash", String(64), nullable=False, unique=True),
+    Column("created", BigInteger, nullable=False),
+    Column("revoked_at", BigInteger),
 )

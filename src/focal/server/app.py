@@ -11,11 +11,16 @@ from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse, Response
 
 from focal import __version__
+from focal.catalog import HostedCatalog
 from focal.config import Settings, load_settings
 from focal.errors import ErrorKind, FocalError
+from focal.server.hosted_api import ENVELOPED_PATHS, error_envelope
+from focal.server.hosted_api import router as hosted_api
 from focal.server.images_api import router as images_api
 from focal.service import DeliveryService
 from focal.service.delivery import is_remote
+from focal.service.hosted import HostedImages
+from focal.storage import open_blob_store
 
 
 def error_response(error: FocalError) -> Response:
@@ -32,7 +37,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.delivery = DeliveryService(settings)
+        app.state.delivery = delivery = DeliveryService(settings)
+        blobs = open_blob_store(settings.storage_url, settings.data_dir)
+        app.state.hosted = hosted = HostedImages(
+            settings, HostedCatalog(delivery.catalog), blobs, delivery
+        )
+        await asyncio.to_thread(hosted.sweep)  # uploads a crash left half done
         if settings.detector_warm_start:
             # Load the face model in the background so the first gravity=face request finds
             # a warm worker; serving does not wait for it.
@@ -43,11 +53,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if settings.detector_warm_start:
             await warming
         await app.state.delivery.aclose()
+        blobs.close()
 
     app = FastAPI(title="Focal", version=__version__, lifespan=lifespan)
 
     @app.exception_handler(FocalError)
     async def on_focal_error(request: Request, error: FocalError) -> Response:
+        if request.url.path.startswith(ENVELOPED_PATHS):
+            return error_envelope(error)
         return error_response(error)
 
     @app.api_route("/cdn-cgi/image/{options}/{source:path}", methods=["GET", "HEAD"])
@@ -70,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return Response(local.data, media_type=media_type, headers=headers)
 
     app.include_router(images_api)
+    app.include_router(hosted_api)
 
     @app.get("/healthz")
     async def health() -> dict[str, str]:

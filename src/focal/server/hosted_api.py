@@ -1,0 +1,415 @@
+"""The hosted images API (`/images/v1`, `/images/v2`) and delivery of hosted variants.
+
+Answers use the hosted product's envelope: `{result, success, errors, messages}`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from starlette.datastructures import FormData, UploadFile
+from starlette.exceptions import HTTPException
+
+from focal.catalog import ImageRecord, VariantRecord
+from focal.errors import ErrorKind, FocalError
+from focal.options import FITS
+from focal.server.auth import authorize
+from focal.service.hosted import HostedImages, describe
+
+router = APIRouter()
+METADATA_LIMIT = 1024
+ENVELOPED_PATHS = ("/images/v1", "/images/v2", "/upload/")
+
+
+def envelope(result: Any, status: int = 200) -> JSONResponse:
+    return JSONResponse(
+        {"result": result, "success": True, "errors": [], "messages": []}, status_code=status
+    )
+
+
+def error_envelope(error: FocalError) -> JSONResponse:
+    body = {
+        "result": None,
+        "success": False,
+        "errors": [{"code": error.code, "message": error.message}],
+        "messages": [],
+    }
+    return JSONResponse(body, status_code=error.status, headers={"Cache-Control": "no-store"})
+
+
+def _hosted(request: Request) -> HostedImages:
+    hosted: HostedImages = request.app.state.hosted
+    return hosted
+
+
+def _base_url(request: Request) -> str:
+    return str(request.base_url).rstrip("/")
+
+
+async def _described(request: Request, record: ImageRecord) -> dict[str, Any]:
+    variants = await asyncio.to_thread(_hosted(request).catalog.list_variants)
+    base = _base_url(request)
+    urls = [f"{base}/images/{record.id}/{variant.name}" for variant in variants]
+    return describe(record, urls)
+
+
+async def _form(request: Request, limit: int) -> FormData:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:
+        raise FocalError(
+            ErrorKind.SOURCE_TOO_LARGE,
+            f"the upload is {int(declared):,} bytes; images may be at most {limit:,} bytes",
+        )
+    try:
+        return await request.form(max_files=1, max_fields=8)
+    except HTTPException as error:
+        raise FocalError(
+            ErrorKind.BAD_REQUEST, f"malformed multipart form: {error.detail}"
+        ) from None
+
+
+def _metadata(text: object) -> dict[str, Any]:
+    if text is None or text == "":
+        return {}
+    if not isinstance(text, str):
+        raise FocalError(ErrorKind.BAD_REQUEST, "metadata must be a JSON object in a form field")
+    if len(text.encode()) > METADATA_LIMIT:
+        raise FocalError(
+            ErrorKind.BAD_REQUEST, f"metadata is over {METADATA_LIMIT} bytes: keep it shorter"
+        )
+    try:
+        value = json.loads(text)
+    except ValueError as error:
+        raise FocalError(ErrorKind.BAD_REQUEST, f"metadata is not JSON: {error}") from None
+    if not isinstance(value, dict):
+        raise FocalError(ErrorKind.BAD_REQUEST, "metadata must be a JSON object")
+    return value
+
+
+def _flag(value: object, name: str) -> bool:
+    if value is None or value == "":
+        return False
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "1"):
+        return True
+    if text in ("false", "0"):
+        return False
+    raise FocalError(ErrorKind.BAD_REQUEST, f"{name} must be true or false")
+
+
+async def _file(form: FormData, limit: int) -> tuple[bytes, str | None] | None:
+    part = form.get("file")
+    if part is None:
+        return None
+    if not isinstance(part, UploadFile):
+        raise FocalError(ErrorKind.BAD_REQUEST, "the file field must be a file upload")
+    data = await part.read(limit + 1)
+    if len(data) > limit:
+        raise FocalError(
+            ErrorKind.SOURCE_TOO_LARGE, f"the image is over {limit:,} bytes, the hosted limit"
+        )
+    return data, part.filename
+
+
+# --- images ------------------------------------------------------------------------------
+
+
+@router.post("/images/v1")
+async def upload(request: Request) -> Response:
+    """Upload an original: a `file` part, or a `url` to fetch it from."""
+    await authorize(request)
+    hosted = _hosted(request)
+    form = await _form(request, hosted.limits.max_bytes)
+    try:
+        file = await _file(form, hosted.limits.max_bytes)
+        url = form.get("url")
+        if (file is None) == (not url):
+            raise FocalError(ErrorKind.BAD_REQUEST, "send either a file or a url, not both")
+        if file is None:
+            data, filename = await hosted.fetch(str(url)), str(url).rsplit("/", 1)[-1] or None
+        else:
+            data, filename = file
+        image_id = form.get("id")
+        record = await hosted.upload(
+            data,
+            filename=filename,
+            image_id=str(image_id) if image_id else None,
+            metadata=_metadata(form.get("metadata")),
+            require_signed_urls=_flag(form.get("requireSignedURLs"), "requireSignedURLs"),
+        )
+    finally:
+        await form.close()
+    return envelope(await _described(request, record))
+
+
+@router.get("/images/v1")
+async def list_v1(request: Request, page: int = 1, per_page: int = 50) -> Response:
+    await authorize(request)
+    if page < 1 or not 1 <= per_page <= 100:
+        raise FocalError(ErrorKind.BAD_REQUEST, "page starts at 1; per_page is 1 to 100")
+    records = await asyncio.to_thread(_hosted(request).catalog.list_images_v1, page, per_page)
+    return envelope({"images": [await _described(request, r) for r in records]})
+
+
+@router.get("/images/v2")
+async def list_v2(
+    request: Request,
+    per_page: int = 1000,
+    continuation_token: str | None = None,
+    sort_order: str = "desc",
+) -> Response:
+    await authorize(request)
+    if not 10 <= per_page <= 10_000 or sort_order not in ("asc", "desc"):
+        raise FocalError(
+            ErrorKind.BAD_REQUEST, "per_page is 10 to 10000; sort_order is asc or desc"
+        )
+    records, token = await asyncio.to_thread(
+        lambda: _hosted(request).catalog.list_images_v2(
+            per_page=per_page, continuation_token=continuation_token, sort_order=sort_order
+        )
+    )
+    images = [await _described(request, r) for r in records]
+    return envelope({"images": images, "continuation_token": token})
+
+
+@router.get("/images/v1/stats")
+async def stats(request: Request) -> Response:
+    await authorize(request)
+    count, size = await asyncio.to_thread(_hosted(request).catalog.stats)
+    return envelope({"count": {"current": count}, "bytes": {"current": size}})
+
+
+@router.post("/images/v2/direct_upload")
+async def create_direct_upload(request: Request) -> Response:
+    """A one-time upload URL for a browser; the image is a draft until it is used."""
+    await authorize(request)
+    form = await _form(request, 64 * 1024)
+    expiry = form.get("expiry")
+    expires_in = None
+    if expiry:
+        try:
+            expires_in = int(str(expiry))
+        except ValueError:
+            raise FocalError(ErrorKind.BAD_REQUEST, "expiry is a number of seconds") from None
+    image_id = form.get("id")
+    record, url = await _hosted(request).create_direct_upload(
+        image_id=str(image_id) if image_id else None,
+        metadata=_metadata(form.get("metadata")),
+        require_signed_urls=_flag(form.get("requireSignedURLs"), "requireSignedURLs"),
+        expires_in=expires_in,
+        base_url=_base_url(request),
+    )
+    return envelope({"id": record.id, "uploadURL": url})
+
+
+@router.post("/upload/{image_id:path}")
+async def direct_upload(request: Request, image_id: str) -> Response:
+    """The one-time upload: needs no token, only the signed URL it was given."""
+    hosted = _hosted(request)
+    form = await _form(request, hosted.limits.max_bytes)
+    try:
+        file = await _file(form, hosted.limits.max_bytes)
+        if file is None:
+            raise FocalError(ErrorKind.BAD_REQUEST, "send the image as a multipart `file` part")
+        data, filename = file
+        record = await hosted.direct_upload(
+            image_id, request.url.path, dict(request.query_params), data, filename
+        )
+    finally:
+        await form.close()
+    return envelope(await _described(request, record))
+
+
+# --- variants ----------------------------------------------------------------------------
+
+
+def _variant_json(variant: VariantRecord) -> dict[str, Any]:
+    options: dict[str, Any] = {"fit": variant.fit, "metadata": variant.metadata}
+    if variant.width:
+        options["width"] = variant.width
+    if variant.height:
+        options["height"] = variant.height
+    return {
+        "id": variant.name,
+        "options": options,
+        "neverRequireSignedURLs": variant.never_require_signed_urls,
+    }
+
+
+def _variant_from(body: Any, name: str | None) -> VariantRecord:
+    if not isinstance(body, dict):
+        raise FocalError(ErrorKind.BAD_REQUEST, "send the variant as a JSON object")
+    options = body.get("options", {})
+    name = name or body.get("id")
+    if not isinstance(name, str) or not name or "=" in name or "/" in name or len(name) > 99:
+        raise FocalError(
+            ErrorKind.BAD_REQUEST, "a variant needs an id: letters, digits, '-' or '_'"
+        )
+    fit = options.get("fit", "scale-down")
+    if fit not in FITS:
+        raise FocalError(ErrorKind.BAD_REQUEST, f"fit must be one of {', '.join(FITS)}")
+    metadata = options.get("metadata", "none")
+    if metadata not in ("keep", "copyright", "none"):
+        raise FocalError(ErrorKind.BAD_REQUEST, "metadata must be keep, copyright or none")
+    sizes = []
+    for side in ("width", "height"):
+        value = options.get(side)
+        if value is not None and (not isinstance(value, int) or not 1 <= value <= 12_000):
+            raise FocalError(ErrorKind.BAD_REQUEST, f"{side} must be 1 to 12000 pixels")
+        sizes.append(value)
+    return VariantRecord(
+        name=name,
+        fit=fit,
+        width=sizes[0],
+        height=sizes[1],
+        metadata=metadata,
+        never_require_signed_urls=bool(body.get("neverRequireSignedURLs", False)),
+    )
+
+
+async def _json(request: Request) -> Any:
+    try:
+        return await request.json()
+    except ValueError:
+        raise FocalError(ErrorKind.BAD_REQUEST, "the body is not JSON") from None
+
+
+@router.get("/images/v1/variants")
+async def list_variants(request: Request) -> Response:
+    await authorize(request)
+    variants = await asyncio.to_thread(_hosted(request).catalog.list_variants)
+    return envelope({"variants": {v.name: _variant_json(v) for v in variants}})
+
+
+@router.post("/images/v1/variants")
+async def create_variant(request: Request) -> Response:
+    await authorize(request)
+    variant = _variant_from(await _json(request), None)
+    catalog = _hosted(request).catalog
+    saved = await asyncio.to_thread(lambda: catalog.put_variant(variant, create=True))
+    return envelope({"variant": _variant_json(saved)})
+
+
+@router.get("/images/v1/variants/{name}")
+async def get_variant(request: Request, name: str) -> Response:
+    await authorize(request)
+    variant = await asyncio.to_thread(_hosted(request).catalog.get_variant, name)
+    if variant is None:
+        raise FocalError(ErrorKind.NOT_FOUND, f"no variant named {name!r}")
+    return envelope({"variant": _variant_json(variant)})
+
+
+@router.patch("/images/v1/variants/{name}")
+async def update_variant(request: Request, name: str) -> Response:
+    await authorize(request)
+    variant = _variant_from(await _json(request), name)
+    catalog = _hosted(request).catalog
+    saved = await asyncio.to_thread(lambda: catalog.put_variant(variant, create=False))
+    return envelope({"variant": _variant_json(saved)})
+
+
+@router.delete("/images/v1/variants/{name}")
+async def delete_variant(request: Request, name: str) -> Response:
+    await authorize(request)
+    if not await asyncio.to_thread(_hosted(request).catalog.delete_variant, name):
+        raise FocalError(ErrorKind.NOT_FOUND, f"no variant named {name!r}")
+    return envelope({})
+
+
+# --- signing keys ------------------------------------------------------------------------
+
+
+def _keys_json(keys: list[tuple[str, str]]) -> dict[str, Any]:
+    return {"keys": [{"name": name, "value": secret} for name, secret in keys]}
+
+
+@router.get("/images/v1/keys")
+async def list_keys(request: Request) -> Response:
+    await authorize(request)
+    return envelope(_keys_json(await asyncio.to_thread(_hosted(request).catalog.signing_keys)))
+
+
+@router.put("/images/v1/keys/rotate")
+async def rotate_keys(request: Request) -> Response:
+    """Add a new signing key; the previous one stays valid until the next rotation."""
+    await authorize(request)
+    keys = await asyncio.to_thread(_hosted(request).catalog.rotate_signing_key)
+    return envelope(_keys_json(keys))
+
+
+# --- one image (after the fixed paths above, which its path pattern would also match) -------
+
+
+@router.get("/images/v1/{image_id:path}/blob")
+async def blob(request: Request, image_id: str) -> Response:
+    await authorize(request)
+    record, data = await _hosted(request).original(image_id)
+    return Response(data, media_type=record.format or "application/octet-stream")
+
+
+@router.get("/images/v1/{image_id:path}")
+async def get_image(request: Request, image_id: str) -> Response:
+    await authorize(request)
+    return envelope(await _described(request, await _hosted(request).get(image_id)))
+
+
+@router.patch("/images/v1/{image_id:path}")
+async def update_image(request: Request, image_id: str) -> Response:
+    await authorize(request)
+    body = await _json(request)
+    if not isinstance(body, dict):
+        raise FocalError(ErrorKind.BAD_REQUEST, "send a JSON object")
+    metadata = body.get("metadata")
+    if metadata is not None:
+        metadata = _metadata(json.dumps(metadata))
+    signed = body.get("requireSignedURLs")
+    catalog = _hosted(request).catalog
+    record = await asyncio.to_thread(
+        lambda: catalog.update_image(
+            image_id,
+            metadata=metadata,
+            require_signed_urls=None if signed is None else _flag(signed, "requireSignedURLs"),
+        )
+    )
+    if record is None:
+        raise FocalError(ErrorKind.NOT_FOUND, f"no image with id {image_id!r}")
+    return envelope(await _described(request, record))
+
+
+@router.delete("/images/v1/{image_id:path}")
+async def delete_image(request: Request, image_id: str) -> Response:
+    await authorize(request)
+    await _hosted(request).delete(image_id)
+    return envelope({})
+
+
+# --- delivery ----------------------------------------------------------------------------
+
+
+async def _deliver(request: Request, image_id: str, variant: str) -> Response:
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    result = await _hosted(request).deliver(
+        image_id, variant, request.url.path, dict(request.query_params), headers
+    )
+    return Response(result.body, status_code=result.status, headers=result.headers)
+
+
+@router.api_route(
+    "/cdn-cgi/imagedelivery/{account_hash}/{image_id:path}/{variant}", methods=["GET", "HEAD"]
+)
+async def deliver_full(
+    request: Request, account_hash: str, image_id: str, variant: str
+) -> Response:
+    """A hosted image's variant: a variant name, or options when flexible variants are on."""
+    return await _deliver(request, image_id, variant)
+
+
+@router.api_route("/images/{image_id:path}/{variant}", methods=["GET", "HEAD"])
+async def deliver_short(request: Request, image_id: str, variant: str) -> Response:
+    return await _deliver(request, image_id, variant)

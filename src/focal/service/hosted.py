@@ -1,0 +1,354 @@
+"""Hosted images: originals stored once in the blob store, described in the catalog, and
+delivered as named or flexible variants through the same pipeline as `/cdn-cgi/image/`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from focal.catalog import (
+    HostedCatalog,
+    ImageRecord,
+    VariantRecord,
+    new_image_id,
+    validate_image_id,
+)
+from focal.config import Settings
+from focal.errors import ErrorKind, FocalError
+from focal.options import parse_options
+from focal.pipeline import Limits, SourceInfo, probe
+from focal.service.delivery import Delivery, DeliveryService, ResolvedSource
+from focal.service.hints import ClientHints
+from focal.storage import BlobNotFound, BlobStore, LocalBlobStore
+
+RESERVATION = timedelta(minutes=10)  # an upload in flight holds its id this long at most
+DIRECT_UPLOAD_RANGE = (120, 21_600)  # seconds: 2 minutes to 6 hours
+DIRECT_UPLOAD_DEFAULT = 1_800
+
+
+def blob_key(image_id: str, content_hash: str) -> str:
+    """Blobs are named by content, so a failed upload can only ever remove its own bytes."""
+    return f"images/{image_id}/{content_hash}"
+
+
+def image_folder(image_id: str) -> str:
+    return f"images/{image_id}/"
+
+
+def signature(key: str, path: str, expires: int) -> str:
+    """The hosted product's signed URL: hex HMAC-SHA256 of `path?exp=<unix time>`."""
+    message = f"{path}?exp={expires}".encode()
+    return hmac.new(key.encode(), message, hashlib.sha256).hexdigest()
+
+
+def variant_options(variant: VariantRecord) -> str:
+    parts = [f"fit={variant.fit}", f"metadata={variant.metadata}"]
+    if variant.width:
+        parts.append(f"width={variant.width}")
+    if variant.height:
+        parts.append(f"height={variant.height}")
+    return ",".join(parts)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class HostedImages:
+    def __init__(
+        self,
+        settings: Settings,
+        catalog: HostedCatalog,
+        blobs: BlobStore,
+        delivery: DeliveryService,
+    ) -> None:
+        self.settings = settings
+        self.catalog = catalog
+        self.blobs = blobs
+        self.delivery = delivery
+        self.limits = Limits(
+            max_bytes=settings.hosted_max_bytes,
+            max_pixels=settings.max_pixels,
+            max_side=settings.max_side,
+        )
+
+    # --- uploads -------------------------------------------------------------------------
+
+    def _checked(self, data: bytes) -> SourceInfo:
+        """An upload judged by its content: an image, within the hosted limits."""
+        try:
+            return probe(data, self.limits)
+        except FocalError as error:
+            if error.kind is ErrorKind.IMAGE_TOO_LARGE:
+                raise FocalError(ErrorKind.SOURCE_TOO_LARGE, error.message) from None
+            raise
+
+    async def fetch(self, url: str) -> bytes:
+        fetched = await self.delivery.fetcher.fetch(url)
+        if len(fetched.data) > self.limits.max_bytes:
+            raise FocalError(
+                ErrorKind.SOURCE_TOO_LARGE,
+                f"the image at {url} is {len(fetched.data):,} bytes; "
+                f"hosted images may be at most {self.limits.max_bytes:,} bytes",
+            )
+        return fetched.data
+
+    async def upload(
+        self,
+        data: bytes,
+        *,
+        filename: str | None,
+        image_id: str | None,
+        metadata: dict[str, Any],
+        require_signed_urls: bool,
+    ) -> ImageRecord:
+        """Store an original byte for byte and describe it; all of it or nothing."""
+        info = await asyncio.to_thread(self._checked, data)
+        image_id = validate_image_id(image_id) if image_id else new_image_id()
+        # The id is reserved first (a draft that expires), so a second upload with the same
+        # id fails before it touches the blob of the first.
+        reservation = ImageRecord(
+            id=image_id,
+            filename=filename,
+            metadata=metadata,
+            require_signed_urls=require_signed_urls,
+            uploaded=_now(),
+            draft=True,
+            upload_expires=_now() + RESERVATION,
+            format=None,
+            width=None,
+            height=None,
+            size=None,
+            content_hash=None,
+        )
+        await asyncio.to_thread(self.catalog.add_image, reservation)
+        return await self._store(image_id, data, info, filename, release_draft=True)
+
+    async def _store(
+        self,
+        image_id: str,
+        data: bytes,
+        info: SourceInfo,
+        filename: str | None,
+        *,
+        release_draft: bool,
+    ) -> ImageRecord:
+        """Write the blob, then turn the draft into an image; undo our own part on failure."""
+        content_hash = hashlib.sha256(data).hexdigest()
+        key = blob_key(image_id, content_hash)
+        try:
+            await asyncio.to_thread(self.blobs.put, key, data)
+            return await asyncio.to_thread(
+                self.catalog.complete_draft,
+                image_id,
+                filename=filename,
+                format=info.format,
+                width=info.width,
+                height=info.height,
+                size=len(data),
+                content_hash=content_hash,
+            )
+        except BaseException:
+            await asyncio.to_thread(self._undo, image_id, key, content_hash, release_draft)
+            raise
+
+    def _undo(self, image_id: str, key: str, content_hash: str, release_draft: bool) -> None:
+        current = self.catalog.get_image(image_id)
+        if current is None or current.content_hash != content_hash:
+            self.blobs.delete(key)  # not the blob of an image that did get stored
+        if release_draft and current is not None and current.draft:
+            self.catalog.delete_image(image_id)  # the id this upload reserved
+
+    def _forget(self, image_id: str) -> None:
+        self.catalog.delete_image(image_id)
+        self.blobs.delete_prefix(image_folder(image_id))
+
+    def sweep(self) -> int:
+        """Remove uploads that never finished (a crash mid-upload): records and blobs."""
+        expired = self.catalog.delete_expired_drafts()
+        for image_id in expired:
+            self.blobs.delete_prefix(image_folder(image_id))
+        if isinstance(self.blobs, LocalBlobStore):
+            self.blobs.sweep_temporary(older_than_seconds=3600)  # writes a crash cut short
+        return len(expired)
+
+    async def create_direct_upload(
+        self,
+        *,
+        image_id: str | None,
+        metadata: dict[str, Any],
+        require_signed_urls: bool,
+        expires_in: int | None,
+        base_url: str,
+    ) -> tuple[ImageRecord, str]:
+        """A draft and a one-time URL that uploads its original without a token."""
+        seconds = DIRECT_UPLOAD_DEFAULT if expires_in is None else expires_in
+        low, high = DIRECT_UPLOAD_RANGE
+        if not low <= seconds <= high:
+            raise FocalError(
+                ErrorKind.BAD_REQUEST,
+                f"expiry must be between {low} seconds and {high} seconds (6 hours)",
+            )
+        image_id = validate_image_id(image_id) if image_id else new_image_id()
+        expires = _now() + timedelta(seconds=seconds)
+        draft = ImageRecord(
+            id=image_id,
+            filename=None,
+            metadata=metadata,
+            require_signed_urls=require_signed_urls,
+            uploaded=_now(),
+            draft=True,
+            upload_expires=expires,
+            format=None,
+            width=None,
+            height=None,
+            size=None,
+            content_hash=None,
+        )
+        record = await asyncio.to_thread(self.catalog.add_image, draft)
+        path = f"/upload/{image_id}"
+        stamp = int(expires.timestamp())
+        key = (await asyncio.to_thread(self.catalog.signing_keys))[0][1]  # the newest
+        url = f"{base_url.rstrip('/')}{path}?exp={stamp}&sig={signature(key, path, stamp)}"
+        return record, url
+
+    async def direct_upload(
+        self, image_id: str, path: str, query: Mapping[str, str], data: bytes, filename: str | None
+    ) -> ImageRecord:
+        await self.verify_signature(path, query, what="upload URL")
+        record = await asyncio.to_thread(self.catalog.get_image, image_id)
+        if record is None or not record.draft:
+            raise FocalError(
+                ErrorKind.NOT_FOUND, "this upload URL was used already or never existed"
+            )
+        info = await asyncio.to_thread(self._checked, data)
+        return await self._store(image_id, data, info, filename, release_draft=False)
+
+    # --- reading and changing ------------------------------------------------------------
+
+    async def get(self, image_id: str) -> ImageRecord:
+        record = await asyncio.to_thread(self.catalog.get_image, image_id)
+        if record is None:
+            raise FocalError(ErrorKind.NOT_FOUND, f"no image with id {image_id!r}")
+        return record
+
+    async def original(self, image_id: str) -> tuple[ImageRecord, bytes]:
+        record = await self.get(image_id)
+        if record.draft:
+            raise FocalError(ErrorKind.NOT_FOUND, f"image {image_id!r} has not been uploaded yet")
+        assert record.content_hash is not None
+        try:
+            data = await asyncio.to_thread(self.blobs.get, blob_key(image_id, record.content_hash))
+        except BlobNotFound:
+            raise FocalError(
+                ErrorKind.NOT_FOUND, f"the original of {image_id!r} is missing"
+            ) from None
+        return record, data
+
+    async def delete(self, image_id: str) -> None:
+        await self.get(image_id)
+        await asyncio.to_thread(self._forget, image_id)
+
+    # --- delivery ------------------------------------------------------------------------
+
+    async def verify_signature(self, path: str, query: Mapping[str, str], what: str) -> None:
+        expires_text, sig = query.get("exp"), query.get("sig")
+        if not expires_text or not sig:
+            raise FocalError(
+                ErrorKind.ACCESS_DENIED,
+                f"this {what} needs a signature: add ?exp=<unix time>&sig=<hex HMAC-SHA256 of "
+                "the path and ?exp=...> made with a signing key",
+            )
+        try:
+            expires = int(expires_text)
+        except ValueError:
+            raise FocalError(
+                ErrorKind.ACCESS_DENIED, "exp must be a unix time in seconds"
+            ) from None
+        if expires < time.time():
+            raise FocalError(ErrorKind.ACCESS_DENIED, f"this {what} expired; ask for a new one")
+        keys = await asyncio.to_thread(self.catalog.signing_keys)
+        if not any(
+            hmac.compare_digest(signature(secret, path, expires), sig.lower()) for _, secret in keys
+        ):
+            raise FocalError(ErrorKind.ACCESS_DENIED, f"the signature of this {what} is wrong")
+
+    async def _options(self, record: ImageRecord, name: str) -> tuple[str, bool]:
+        """Options text for a variant name or a flexible option string; and if signing applies."""
+        variant = await asyncio.to_thread(self.catalog.get_variant, name)
+        if variant is not None:
+            signed = record.require_signed_urls and not variant.never_require_signed_urls
+            return variant_options(variant), signed
+        if "=" not in name:
+            raise FocalError(ErrorKind.NOT_FOUND, f"no variant named {name!r}")
+        if not self.settings.flexible_variants:
+            raise FocalError(
+                ErrorKind.ACCESS_DENIED,
+                "flexible variants are off: use a named variant, or set "
+                "FOCAL_FLEXIBLE_VARIANTS=true",
+            )
+        if record.require_signed_urls:
+            raise FocalError(
+                ErrorKind.ACCESS_DENIED,
+                "flexible variants are not allowed for images that require signed URLs: "
+                "use a named variant",
+            )
+        return name, False
+
+    async def deliver(
+        self,
+        image_id: str,
+        variant: str,
+        path: str,
+        query: Mapping[str, str],
+        headers: Mapping[str, str],
+    ) -> Delivery:
+        record = await self.get(image_id)
+        if record.draft:
+            raise FocalError(ErrorKind.NOT_FOUND, f"image {image_id!r} has not been uploaded yet")
+        options_text, signed = await self._options(record, variant)
+        if signed:
+            await self.verify_signature(path, query, what="image")
+        options = parse_options(options_text)
+        hints = ClientHints.from_headers(headers)
+        ttl = self.settings.browser_ttl
+        visibility = "private" if record.require_signed_urls else "public"
+        cache_control = f"{visibility}, max-age={ttl}, stale-while-revalidate=7200"
+        async with self.delivery.jobs.admit():
+            _, data = await self.original(image_id)
+            resolved = ResolvedSource(
+                fingerprint=f"hosted:{image_id}:{record.content_hash}",
+                original_url=f"/images/{image_id}/public",
+                data=data,
+            )
+            return await self.delivery.deliver_resolved(
+                options, hints, resolved, headers, cache_control
+            )
+
+
+def describe(record: ImageRecord, variant_urls: list[str]) -> dict[str, Any]:
+    """The hosted product's JSON shape of an image."""
+    described: dict[str, Any] = {
+        "id": record.id,
+        "filename": record.filename,
+        "metadata": record.metadata,
+        "uploaded": record.uploaded.isoformat().replace("+00:00", "Z"),
+        "requireSignedURLs": record.require_signed_urls,
+        "variants": variant_urls,
+    }
+    if record.draft:
+        described["draft"] = True
+    else:
+        described.update(
+            format=record.format, width=record.width, height=record.height, size=record.size
+        )
+    return described
+
+
+__all__ = ["HostedImages", "describe", "signature", "variant_options"]

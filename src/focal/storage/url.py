@@ -1,0 +1,34 @@
+"""Choosing the blob store from the `storage_url` setting."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from focal.storage.base import BlobStore
+from focal.storage.local import LocalBlobStore
+from focal.storage.s3 import S3BlobStore
+
+
+def open_blob_store(url: str, data_dir: Path) -> BlobStore:
+    """`""` -> `<data_dir>/blobs`; `file:///abs/path` -> that folder;
+    `s3://bucket/prefix?endpoint=...&region=...` -> a bucket (credentials from AWS_* variables
+    or the `access_key_id` and `secret_access_key` parameters)."""
+    if not url:
+        return LocalBlobStore(data_dir / "blobs")
+    scheme = urlsplit(url).scheme
+    if scheme == "file":
+        return LocalBlobStore(_local_path(url))
+    if scheme == "s3":
+        return S3BlobStore.from_url(url)
+    raise ValueError(
+        f"unsupported storage URL {url!r}: use file:///absolute/path or s3://bucket/prefix"
+    )
+
+
+def _local_path(url: str) -> Path:
+    parts = urlsplit(url)
+    path = Path(unquote(parts.path))
+    if parts.netloc not in ("", "localhost") or parts.query or not path.is_absolute():
+        raise ValueError(f"not a file:///absolute/path URL: {url!r}")
+    return path
