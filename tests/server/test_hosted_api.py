@@ -8,12 +8,16 @@ import json
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 import pyvips
+from sqlalchemy import update
 
 from conftest import RunningServer, read_photo
+from focal.catalog.schema import images
+from focal.catalog.times import to_micros
 
 TOKEN = "hosted-test-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -26,9 +30,7 @@ def server(start_server: Start) -> RunningServer:
 
 
 def upload(client: httpx.Client, data: bytes, **fields: str) -> httpx.Response:
-    return client.post(
-        "/images/v1", headers=AUTH, files={"file": ("photo.jpg", data)}, data=fields
-    )
+    return client.post("/images/v1", headers=AUTH, files={"file": ("photo.jpg", data)}, data=fields)
 
 
 def ok(response: httpx.Response) -> dict:
@@ -223,6 +225,21 @@ def test_direct_creator_upload(server: RunningServer) -> None:
         assert client.post(forged, files={"file": ("x.jpg", photo)}).status_code == 403
         too_short = client.post("/images/v2/direct_upload", headers=AUTH, data={"expiry": "60"})
         failed(too_short, 400)
+
+
+def test_expired_direct_upload_is_refused(server: RunningServer) -> None:
+    with server.client() as client:
+        created = ok(client.post("/images/v2/direct_upload", headers=AUTH, data={"id": "late"}))
+        catalog = server.app.state.hosted.catalog
+        past = to_micros(datetime.now(UTC) - timedelta(seconds=1))
+        with catalog.engine.begin() as connection:  # the clock moved past the expiry
+            connection.execute(
+                update(images).where(images.c.id == "late").values(upload_expires=past)
+            )
+        target = httpx.URL(created["uploadURL"]).raw_path.decode()
+        late = client.post(target, files={"file": ("me.jpg", read_photo("single_face"))})
+        assert "expired" in failed(late, 403)
+        assert client.get("/images/late/public").status_code == 404
 
 
 def test_tokens(server: RunningServer) -> None:
