@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from types import TracebackType
 
+from focal.errors import ErrorKind, FocalError
 from focal.pipeline import Limits
 from focal.sdk.backend import Backend
 from focal.sdk.chain import Chain
 from focal.sdk.embedded import EmbeddedBackend
+from focal.sdk.hosted import HostedImages
 from focal.sdk.inputs import DEFAULT_MAX_INPUT_BYTES, AnySource, ImageInput
 from focal.sdk.remote import RemoteBackend
 from focal.sdk.result import ImageInfo
@@ -32,6 +34,8 @@ class Images:
         timeout: float = 120.0,
     ) -> None:
         self.max_input_bytes = max_input_bytes
+        self._remote = (url, token, timeout)
+        self._hosted: HostedImages | None = None
         self.backend: Backend = (
             EmbeddedBackend(limits or Limits())
             if url is None
@@ -51,7 +55,22 @@ class Images:
         data = await ImageInput(source, self.max_input_bytes).data_async()
         return await self.backend.info_async(data)
 
+    @property
+    def hosted(self) -> HostedImages:
+        """The hosted images API of the server this instance talks to (remote mode only)."""
+        url, token, timeout = self._remote
+        if url is None:
+            raise FocalError(
+                ErrorKind.BAD_REQUEST,
+                "hosted images live on a server: use Images('http://host:8080', token=...)",
+            )
+        if self._hosted is None:
+            self._hosted = HostedImages(url, token, timeout, self.max_input_bytes)
+        return self._hosted
+
     def close(self) -> None:
+        if self._hosted is not None:
+            self._hosted.close()
         self.backend.close()
 
     async def aclose(self) -> None:

@@ -31,19 +31,22 @@ def _files(inputs: list[bytes], chain: FlatChain | None = None) -> Files:
     return files
 
 
-def error_from_response(response: httpx.Response) -> FocalError:
-    """The exception the server's answer stands for: its kind found by code and status."""
-    marker = response.headers.get("cf-resized", "")
-    message = response.text.strip()
-    code = marker.removeprefix("err=")
+def error_for(code: object, status: int, message: str) -> FocalError:
+    """The exception a server's error stands for: its kind found by code and status."""
     for kind in ErrorKind:
-        if str(kind.code) != code or kind.status != response.status_code:
+        if str(kind.code) != str(code) or kind.status != status:
             continue
         return OptionError(message) if kind is ErrorKind.BAD_OPTIONS else FocalError(kind, message)
     return FocalError(
         ErrorKind.ORIGIN_DOWN,
-        f"the Focal server answered {response.status_code}: {message[:200] or '(no message)'}",
+        f"the Focal server answered {status}: {message[:200] or '(no message)'}",
     )
+
+
+def error_from_response(response: httpx.Response) -> FocalError:
+    """The exception a plain-text error answer (`Cf-Resized: err=<code>`) stands for."""
+    code = response.headers.get("cf-resized", "").removeprefix("err=")
+    return error_for(code, response.status_code, response.text.strip())
 
 
 def _result(response: httpx.Response) -> Result:
