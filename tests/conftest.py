@@ -23,6 +23,9 @@ from fastapi import FastAPI
 from focal.config import Settings, load_settings
 from focal.server import create_app
 
+# tests/postgres.py: a throwaway PostgreSQL cluster, and `database_url` on every backend.
+pytest_plugins = ["postgres"]
+
 PHOTOS = Path(__file__).parent / "data" / "faces" / "images"
 
 

@@ -1,4 +1,5 @@
-"""The hosted-images catalog on real SQLite files: images, drafts, variants, keys, tokens."""
+"""The hosted-images catalog on every backend (SQLite files, and PostgreSQL when a server is
+installed, see tests/postgres.py): images, drafts, variants, keys, tokens."""
 
 from __future__ import annotations
 
@@ -22,8 +23,8 @@ T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Iterator[Engine]:
-    engine = open_catalog(f"sqlite:///{tmp_path / 'focal.db'}")
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = open_catalog(database_url)
     yield engine
     engine.dispose()
 
@@ -455,7 +456,7 @@ def test_tokens_are_stored_hashed(catalog: HostedCatalog, engine: Engine, tmp_pa
     assert not any(secret in str(value) for value in rows[0])
     assert hashlib.sha256(secret.encode()).hexdigest() in rows[0]
     engine.dispose()
-    for path in tmp_path.glob("focal.db*"):  # the database and its WAL
+    for path in tmp_path.glob("focal.db*"):  # a SQLite database and its WAL
         assert secret.encode() not in path.read_bytes()
     listed = catalog.list_tokens()
     assert [(t["id"], t["name"], t["revoked"]) for t in listed] == [(token_id, "ci", False)]

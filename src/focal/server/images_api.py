@@ -2,12 +2,11 @@
 
 One multipart form per request: a part per input image (`input-0`, `input-1`, ...) and, for
 /transform, one JSON part (`chain`) with the flattened chain. Callers present a bearer
-token from FOCAL_API_TOKENS; with none configured the API is off.
+token (`focal token create`, or FOCAL_API_TOKENS).
 """
 
 from __future__ import annotations
 
-import hmac
 import json
 from collections.abc import Awaitable, Callable
 
@@ -21,29 +20,12 @@ from focal.config import Settings
 from focal.errors import ErrorKind, FocalError
 from focal.pipeline.flat_chain import CHAIN_PART, FlatChain, input_part
 from focal.pipeline.operations import MAX_INPUTS
+from focal.server.auth import authorize
 from focal.service import DeliveryService
 from focal.service.chain import describe_input, run_chain
 
 CHAIN_MAX_BYTES = 1024 * 1024  # the JSON part; Starlette's limit for a form field
 router = APIRouter()
-
-
-def authorize(request: Request, settings: Settings) -> None:
-    if not settings.api_tokens:
-        raise FocalError(
-            ErrorKind.ACCESS_DENIED,
-            "the Images API is off on this server: set FOCAL_API_TOKENS to the bearer tokens "
-            "allowed to call it",
-        )
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token:
-        raise FocalError(
-            ErrorKind.NOT_AUTHENTICATED, "send the API token as 'Authorization: Bearer <token>'"
-        )
-    known = settings.api_tokens
-    if not any(hmac.compare_digest(token.encode(), each.encode()) for each in known):
-        raise FocalError(ErrorKind.ACCESS_DENIED, "this API token is not accepted here")
 
 
 def _limited(request: Request, max_bytes: int) -> Request:
@@ -109,7 +91,7 @@ async def _admitted(
     request: Request, work: Callable[[DeliveryService, FormData], Awaitable[Response]]
 ) -> Response:
     delivery: DeliveryService = request.app.state.delivery
-    authorize(request, delivery.settings)
+    await authorize(request)
     async with delivery.jobs.admit():  # before the body is read: over capacity, read nothing
         form = await _form(request, delivery.settings)
         try:

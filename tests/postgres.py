@@ -1,0 +1,217 @@
+"""A throwaway PostgreSQL cluster for the tests, when the server binaries are on this machine.
+
+Registered as a plugin by tests/conftest.py. `database_url` gives each test an empty catalog
+database on every available backend: SQLite always, PostgreSQL when `initdb`, `pg_ctl` and
+`postgres` are found (on PATH or in /usr/lib/postgresql/*/bin) and psycopg is installed. One
+cluster serves the whole session; it listens on a Unix socket in its own temporary folder
+only (no TCP port to collide on), runs without fsync, and is removed at the end. Run as root,
+it runs as an unprivileged user (`postgres` or `nobody`), since initdb refuses root.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import itertools
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
+
+PROGRAMS = ("initdb", "pg_ctl", "postgres")
+SUPERUSER = "focal"
+STARTUP_TIMEOUT = 30.0  # seconds; a healthy cluster is up in well under one
+_database_numbers = itertools.count()
+
+
+def _version_key(folder: Path) -> tuple[int, ...]:
+    version = folder.parent.name  # /usr/lib/postgresql/<version>/bin
+    return tuple(int(part) for part in version.split(".") if part.isdigit())
+
+
+def server_binaries() -> Path | None:
+    """The folder holding initdb, pg_ctl and postgres, or None without a PostgreSQL server."""
+    on_path = shutil.which("initdb")
+    candidates = [Path(on_path).resolve().parent] if on_path else []
+    installed = Path("/usr/lib/postgresql").glob("*/bin")
+    candidates += sorted(installed, key=_version_key, reverse=True)
+    for folder in candidates:
+        if all(os.access(folder / program, os.X_OK) for program in PROGRAMS):
+            return folder
+    return None
+
+
+def available() -> bool:
+    return server_binaries() is not None and importlib.util.find_spec("psycopg") is not None
+
+
+# The catalog backends the tests run on. PostgreSQL is listed only when a server can be
+# started here; without one its parameters are simply not generated (nothing is skipped).
+BACKENDS = ["sqlite", "postgresql"] if available() else ["sqlite"]
+
+
+def _unprivileged_user() -> pwd.struct_passwd:
+    for name in ("postgres", "nobody"):
+        try:
+            return pwd.getpwnam(name)
+        except KeyError:
+            continue
+    raise RuntimeError("running as root, and neither user postgres nor nobody exists")
+
+
+@dataclass
+class PostgresCluster:
+    """A running cluster: `url(database)` is a SQLAlchemy URL through its Unix socket."""
+
+    socket_dir: Path
+    port: int
+    process: subprocess.Popen[bytes]
+
+    def url(self, database: str = "postgres") -> str:
+        return (
+            f"postgresql+psycopg://{SUPERUSER}@/{database}"
+            f"?host={self.socket_dir}&port={self.port}"
+        )
+
+    def create_database(self) -> str:
+        """A new empty database; returns its name."""
+        name = f"test_{next(_database_numbers)}"
+        self.execute(f'CREATE DATABASE "{name}"')
+        return name
+
+    def drop_database(self, name: str) -> None:
+        # FORCE closes connections an engine under test left open.
+        self.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def execute(self, statement: str) -> None:
+        engine = create_engine(self.url(), isolation_level="AUTOCOMMIT", poolclass=NullPool)
+        try:
+            with engine.connect() as connection:
+                connection.execute(text(statement))
+        finally:
+            engine.dispose()
+
+
+def _as_user(command: list[str], user: pwd.struct_passwd | None) -> list[str]:
+    if user is None:
+        return command
+    # The cluster dies with this process if the test run is killed.
+    return [
+        "setpriv",
+        f"--reuid={user.pw_uid}",
+        f"--regid={user.pw_gid}",
+        "--clear-groups",
+        "--pdeathsig=SIGQUIT",
+        "--",
+        *command,
+    ]
+
+
+def _wait_until_ready(cluster: PostgresCluster, log: Path) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while True:
+        if cluster.process.poll() is not None:
+            raise RuntimeError(f"postgres exited at start-up:\n{log.read_text()}")
+        try:
+            cluster.execute("SELECT 1")
+            return
+        except Exception:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"postgres is not ready:\n{log.read_text()}") from None
+            time.sleep(0.05)
+
+
+def start_cluster(binaries: Path, folder: Path) -> PostgresCluster:
+    """initdb and start a cluster in `folder` (which must be empty and not yet shared)."""
+    user = _unprivileged_user() if os.geteuid() == 0 else None
+    if user is not None:
+        os.chown(folder, user.pw_uid, user.pw_gid)
+    data = folder / "data"
+    log = folder / "postgres.log"
+    initdb = [
+        str(binaries / "initdb"),
+        f"--pgdata={data}",
+        f"--username={SUPERUSER}",
+        "--auth=trust",
+        "--encoding=UTF8",
+        "--locale=C.UTF-8",
+        "--no-sync",
+    ]
+    subprocess.run(_as_user(initdb, user), check=True, capture_output=True, cwd=folder)
+    port = 5432  # only names the socket file, in a folder of our own: nothing to collide with
+    settings = {
+        "listen_addresses": "",
+        "unix_socket_directories": str(folder),
+        "port": str(port),
+        "fsync": "off",
+        "synchronous_commit": "off",
+        "full_page_writes": "off",
+        "max_connections": "200",
+        "shared_buffers": "32MB",
+    }
+    options = [f"--{name}={value}" for name, value in settings.items()]
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            _as_user([str(binaries / "postgres"), "-D", str(data), *options], user),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            cwd=folder,
+        )
+    cluster = PostgresCluster(socket_dir=folder, port=port, process=process)
+    try:
+        _wait_until_ready(cluster, log)
+    except BaseException:
+        stop_cluster(cluster)
+        raise
+    return cluster
+
+
+def stop_cluster(cluster: PostgresCluster) -> None:
+    if cluster.process.poll() is None:
+        cluster.process.send_signal(signal.SIGQUIT)  # immediate shutdown: nothing to keep
+        try:
+            cluster.process.wait(30)
+        except subprocess.TimeoutExpired:
+            cluster.process.kill()
+            cluster.process.wait()
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    """One PostgreSQL cluster for the whole session."""
+    binaries = server_binaries()
+    assert binaries is not None, "no PostgreSQL server binaries on this machine"
+    # Not under pytest's tmp_path: that folder is private to root, out of the server's reach.
+    folder = Path(tempfile.mkdtemp(prefix="focal-pg-"))
+    try:
+        cluster = start_cluster(binaries, folder)
+        try:
+            yield cluster
+        finally:
+            stop_cluster(cluster)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A SQLAlchemy URL of an empty database, once per backend: a SQLite file in tmp_path,
+    or a new database of the session's PostgreSQL cluster (dropped after the test)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'focal.db'}"
+        return
+    cluster: PostgresCluster = request.getfixturevalue("postgres_cluster")
+    name = cluster.create_database()
+    try:
+        yield cluster.url(name)
+    finally:
+        cluster.drop_database(name)
