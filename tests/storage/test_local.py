@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import threading
+import traceback
 from pathlib import Path
 
 import pytest
@@ -157,7 +158,7 @@ def test_a_put_killed_midway_leaves_the_previous_blob(local_store: LocalBlobStor
 
 def test_puts_and_deletes_racing_in_one_folder(local_store: LocalBlobStore) -> None:
     # A delete removes a folder once it is empty, possibly just after a put created it.
-    errors: list[BaseException] = []
+    errors: list[str] = []
 
     def churn(worker: int) -> None:
         try:
@@ -166,15 +167,15 @@ def test_puts_and_deletes_racing_in_one_folder(local_store: LocalBlobStore) -> N
                 local_store.put(key, key.encode())
                 assert local_store.get(key) == key.encode()
                 local_store.delete(key)
-        except BaseException as error:  # reported by the main thread
-            errors.append(error)
+        except BaseException:  # reported, with where it happened, by the main thread
+            errors.append(traceback.format_exc())
 
     workers = [threading.Thread(target=churn, args=(worker,)) for worker in range(8)]
     for worker in workers:
         worker.start()
     for worker in workers:
         worker.join()
-    assert errors == []
+    assert errors == [], errors[0] if errors else ""
     assert list(local_store.root.iterdir()) == []
     with pytest.raises(BlobNotFound):
         local_store.get("shared/0/0-0")

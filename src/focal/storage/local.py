@@ -16,7 +16,7 @@ from focal.storage.base import BlobNotFound
 from focal.storage.keys import TEMPORARY_MARK, is_temporary, validate_key, validate_prefix
 
 # A concurrent delete may remove a folder that a put has just created (it was empty).
-_PUT_ATTEMPTS = 5
+_PUT_ATTEMPTS = 100  # each retry follows a delete that emptied the folder: rare
 
 
 def _fsync_folder(folder: Path) -> None:
@@ -62,9 +62,10 @@ class LocalBlobStore:
     def _create_temporary(self, key: str, path: Path) -> tuple[int, Path]:
         """An open new file beside path, with a name that no key can have."""
         for attempt in range(_PUT_ATTEMPTS):
-            self._make_folders(key, path.parent)
             temporary = path.with_name(f"{TEMPORARY_MARK}{path.name}.{secrets.token_hex(8)}")
             try:
+                # Inside the retry: a parent made here may be removed (empty) before its child.
+                self._make_folders(key, path.parent)
                 flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
                 return os.open(temporary, flags, 0o666), temporary
             except NotADirectoryError:
