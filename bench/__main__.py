@@ -10,12 +10,13 @@ import platform
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pyvips
 from rich.console import Console
 
-from bench import chains, load, sources
+from bench import chains, hosted, load, sources
 from bench.chains import EmbeddedChainWork
 from bench.floor import FloorWork
 from bench.memory import TreeSampler
@@ -94,15 +95,18 @@ class ScenarioRun:
 
     Each level alternates rounds of server load and floor (the server idles meanwhile), so
     that both see the same background load on a machine shared with other work: a burst of
-    someone else's tests slows both sides of the ratio, not one.
+    someone else's tests slows both sides of the ratio, not one. For the same reason a
+    scenario compared by throughput with its reference takes turns with it, round by round.
     """
 
     def __init__(
         self, scenario: Scenario, origin: Path, paths: list[str], args: argparse.Namespace
     ) -> None:
         self.scenario = scenario
+        self.origin = origin
         self.paths = paths
         self.levels: tuple[int, ...] = scenario.concurrency or args.concurrency
+        self.warmed: set[int] = set()  # the servers (pids) this scenario warmed up
         self.rounds = 1 if args.quick else ROUNDS
         self.count = request_count(scenario, len(paths), self.rounds, args.quick)
         self.unique = (
@@ -110,14 +114,13 @@ class ScenarioRun:
             if scenario.unique
             else None
         )
-        self.files = [(origin / path).read_bytes() for path in paths] if scenario.chain else []
+        self.files = self.read(paths) if scenario.chain else []
         self.floor: FloorWork | EmbeddedChainWork | None = None
         if scenario.chain is not None and not args.no_floor:
             self.floor = EmbeddedChainWork(scenario.chain, self.files)
             self.floor.warm_up()
         elif scenario.floor is not None and not args.no_floor:
-            files = [(origin / path).read_bytes() for path in paths]
-            self.floor = FloorWork(scenario.floor, files)
+            self.floor = FloorWork(scenario.floor, self.read(paths))
             self.floor.warm_up()
 
     def round_paths(self, level: int, round_index: int) -> list[str]:
@@ -128,61 +131,119 @@ class ScenarioRun:
         start = level * self.count + round_index * per_round
         return self.unique[start : start + per_round]
 
-    def run(self, servers: Servers, console: Console) -> list[Point]:
-        points, warmed = [], set()
+    def run(
+        self, servers: Servers, console: Console, reference: ScenarioRun | None = None
+    ) -> list[Point]:
+        """Every level; with `reference`, that scenario's rounds alternate with these (both
+        on this scenario's levels and server)."""
+        runs = [self] if reference is None else [reference, self]
+        points = []
         for level, concurrency in enumerate(self.levels):
             with servers.server(fresh=self.scenario.fresh_server) as server:
-                if server.pid not in warmed:
-                    self.warm_up(server, console)
-                    warmed.add(server.pid)
-                points.append(self.measure(server, level, concurrency, console))
+                for run in runs:
+                    if server.pid not in run.warmed:
+                        run.warm_up(server, console)
+                        run.warmed.add(server.pid)
+                points += measure(runs, server, level, concurrency, console)
         return points
 
     def warm_up(self, server: RunningServer, console: Console) -> None:
         """Each file once, so that first-use costs (imports, codec set-up) are not measured;
         on the base files, so that unique copies stay unseen."""
-        if self.scenario.chain is not None:
+        scenario = self.scenario
+        if scenario.chain is not None:
             errors = chains.run_remote(
-                server.base_url, self.scenario.chain, self.files, 1, len(self.files)
+                server.base_url, scenario.chain, self.files, 1, len(self.files)
             ).errors
+        elif scenario.upload:
+            files = self.read(self.paths)
+            errors = hosted.run_uploads(server.base_url, files, 1, len(files)).errors
         else:
-            urls = load.image_urls(server.base_url, self.scenario.options, self.paths)
-            errors = load.warm_up(urls)
+            if scenario.variant is not None:
+                hosted.prepare_variant(
+                    server.base_url, scenario.variant, scenario.options, self.origin, self.paths
+                )
+            errors = load.warm_up(self.urls(server, self.paths))
         if errors:
-            console.print(f"[red]{self.scenario.name}: warm-up failed:[/red] {errors[0]}")
+            console.print(f"[red]{scenario.name}: warm-up failed:[/red] {errors[0]}")
+
+    def read(self, paths: list[str]) -> list[bytes]:
+        return [(self.origin / path).read_bytes() for path in paths]
+
+    def urls(self, server: RunningServer, paths: list[str]) -> list[str]:
+        """What a GET scenario requests: a hosted variant, or /cdn-cgi/image/ options."""
+        if self.scenario.variant is not None:
+            return hosted.variant_urls(server.base_url, self.scenario.variant, paths)
+        return load.image_urls(server.base_url, self.scenario.options, paths)
 
     def load(
         self, server: RunningServer, level: int, round_index: int, concurrency: int, count: int
     ) -> Measurement:
-        """One round of requests: image URLs, or the scenario's SDK chain sent remotely."""
+        """One round of requests: image URLs, uploads, or the scenario's SDK chain sent
+        remotely."""
         if self.scenario.chain is not None:
             return chains.run_remote(
                 server.base_url, self.scenario.chain, self.files, concurrency, count
             )
         paths = self.round_paths(level, round_index)
-        urls = load.image_urls(server.base_url, self.scenario.options, paths)
-        return load.run_load(urls, concurrency, count)
+        if self.scenario.upload:
+            return hosted.run_uploads(server.base_url, self.read(paths), concurrency, count)
+        return load.run_load(self.urls(server, paths), concurrency, count)
 
-    def measure(
-        self, server: RunningServer, level: int, concurrency: int, console: Console
-    ) -> Point:
-        scenario = self.scenario
+    def measure_round(
+        self,
+        server: RunningServer,
+        level: int,
+        round_index: int,
+        tally: Tally,
+    ) -> None:
+        """One round of server load, then the floor's (the server idles meanwhile)."""
         per_round = self.count // self.rounds
-        console.print(f"{scenario.name}: {self.count} requests at concurrency {concurrency}…")
-        load_average = os.getloadavg()[0]
-        served = Measurement(concurrency, 0, 0.0)
-        floor = Measurement(concurrency, 0, 0.0) if self.floor is not None else None
-        client_cpu = 0.0
-        with TreeSampler(server.pid) as sampler:
-            for round_index in range(self.rounds):
-                server_before, client_before = server_cpu(server), time.process_time()
-                result = self.load(server, level, round_index, concurrency, per_round)
-                result.cpu_seconds = server_cpu(server) - server_before
-                client_cpu += time.process_time() - client_before
-                served.absorb(result)
-                if floor is not None and self.floor is not None:
-                    floor.absorb(self.floor.run(concurrency, per_round))
-        return Point(scenario, served, floor, sampler.peak, client_cpu, load_average)
+        server_before, client_before = server_cpu(server), time.process_time()
+        result = self.load(server, level, round_index, tally.served.concurrency, per_round)
+        result.cpu_seconds = server_cpu(server) - server_before
+        tally.client_cpu += time.process_time() - client_before
+        tally.served.absorb(result)
+        if tally.floor is not None and self.floor is not None:
+            tally.floor.absorb(self.floor.run(tally.served.concurrency, per_round))
+
+
+@dataclass
+class Tally:
+    """What the rounds of one scenario at one level added up to."""
+
+    served: Measurement
+    floor: Measurement | None
+    client_cpu: float = 0.0
+
+
+def measure(
+    runs: list[ScenarioRun],
+    server: RunningServer,
+    level: int,
+    concurrency: int,
+    console: Console,
+) -> list[Point]:
+    """One level of one scenario, or of several taking turns round by round."""
+    for run in runs:
+        console.print(f"{run.scenario.name}: {run.count} requests at concurrency {concurrency}…")
+    load_average = os.getloadavg()[0]
+    tallies = [
+        Tally(
+            Measurement(concurrency, 0, 0.0),
+            Measurement(concurrency, 0, 0.0) if run.floor is not None else None,
+        )
+        for run in runs
+    ]
+    with TreeSampler(server.pid) as sampler:
+        for round_index in range(max(run.rounds for run in runs)):
+            for run, tally in zip(runs, tallies, strict=True):
+                if round_index < run.rounds:
+                    run.measure_round(server, level, round_index, tally)
+    return [
+        Point(run.scenario, tally.served, tally.floor, sampler.peak, tally.client_cpu, load_average)
+        for run, tally in zip(runs, tallies, strict=True)
+    ]
 
 
 def context(args: argparse.Namespace, started: datetime.datetime) -> dict[str, object]:
@@ -216,9 +277,20 @@ def main(argv: list[str]) -> int:
         log_dir = args.output.parent  # server logs outlive the temporary folder
         server_env = {"FOCAL_API_TOKENS": chains.TOKEN, **dict(args.server_env)}
         with Servers(data_dir, origin, log_dir, args.focal_src, server_env) as servers:
+            # A reference compared by throughput is measured with the scenario naming it.
+            paired = {s.reference for s in scenarios if s.reference_throughput_target is not None}
+            by_name = {scenario.name: scenario for scenario in scenarios}
+
+            def new_run(scenario: Scenario) -> ScenarioRun:
+                return ScenarioRun(scenario, origin, source_sets[scenario.sources], args)
+
             for scenario in scenarios:
-                run = ScenarioRun(scenario, origin, source_sets[scenario.sources], args)
-                points += run.run(servers, console)
+                if scenario.name in paired:
+                    continue
+                reference = None
+                if scenario.reference is not None and scenario.reference_throughput_target:
+                    reference = new_run(by_name[scenario.reference])
+                points += new_run(scenario).run(servers, console, reference)
     link_references(points)
     print_table(points, console)
     write_json(args.output, points, context(args, started))

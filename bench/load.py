@@ -1,11 +1,11 @@
-"""The HTTP load generator: a fixed number of client tasks, each looping over the URLs."""
+"""The HTTP load generator: a fixed number of client tasks, each sending requests in turn."""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
 import time
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from urllib.parse import quote
 
 import httpx
@@ -14,6 +14,9 @@ from bench.stats import Measurement
 
 ACCEPT = "image/avif,image/webp,image/*,*/*;q=0.8"  # what a current browser sends for images
 
+# One request, by ticket number: the tickets of a run are 0 to count - 1.
+Send = Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]]
+
 
 def image_urls(base_url: str, options: str, paths: list[str]) -> list[str]:
     return [f"{base_url}/cdn-cgi/image/{options}/{quote(path)}" for path in paths]
@@ -21,18 +24,18 @@ def image_urls(base_url: str, options: str, paths: list[str]) -> list[str]:
 
 async def _client_task(
     client: httpx.AsyncClient,
-    urls: list[str],
+    send: Send,
     tickets: Iterator[int],
     count: int,
     result: Measurement,
 ) -> None:
-    # Tasks share one ticket counter, so the mix of images is the same at any concurrency.
+    # Tasks share one ticket counter, so the mix of requests is the same at any concurrency.
     for ticket in tickets:
         if ticket >= count:
             return
         started = time.perf_counter()
         try:
-            response = await client.get(urls[ticket % len(urls)])
+            response = await send(client, ticket)
         except httpx.HTTPError as error:
             result.errors.append(f"{type(error).__name__}: {error}")
             continue
@@ -42,26 +45,40 @@ async def _client_task(
             result.errors.append(f"{response.status_code}: {first_line[:200]}")
             continue
         result.latencies.append(elapsed)
+        result.sent_bytes += int(response.request.headers.get("content-length", 0))
 
 
-async def _run(urls: list[str], concurrency: int, count: int) -> Measurement:
+async def _run(
+    send: Send, concurrency: int, count: int, headers: dict[str, str] | None
+) -> Measurement:
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(
-        limits=limits, timeout=120.0, headers={"Accept": ACCEPT}
+        limits=limits, timeout=120.0, headers={"Accept": ACCEPT, **(headers or {})}
     ) as client:
         result = Measurement(concurrency=concurrency, count=count, seconds=0.0)
         tickets = itertools.count()
         started = time.perf_counter()
         await asyncio.gather(
-            *(_client_task(client, urls, tickets, count, result) for _ in range(concurrency))
+            *(_client_task(client, send, tickets, count, result) for _ in range(concurrency))
         )
         result.seconds = time.perf_counter() - started
     return result
 
 
+def run_requests(
+    send: Send, concurrency: int, count: int, headers: dict[str, str] | None = None
+) -> Measurement:
+    """`count` requests made by `send`, `concurrency` at a time; 200 is success."""
+    return asyncio.run(_run(send, concurrency, count, headers))
+
+
 def run_load(urls: list[str], concurrency: int, count: int) -> Measurement:
     """`count` GET requests over `urls` (round robin), `concurrency` at a time."""
-    return asyncio.run(_run(urls, concurrency, count))
+
+    def send(client: httpx.AsyncClient, ticket: int) -> Awaitable[httpx.Response]:
+        return client.get(urls[ticket % len(urls)])
+
+    return run_requests(send, concurrency, count)
 
 
 def warm_up(urls: list[str]) -> list[str]:

@@ -24,7 +24,7 @@ class Point:
     memory: MemoryPeak
     client_cpu_seconds: float  # the load generator's own CPU: it shares the two cores
     load_average: float  # the machine's 1-minute load just before: other people's work shows
-    reference_p50_ratio: float | None = None  # p50 / the reference scenario's p50
+    reference: Point | None = None  # the reference scenario's point at the same concurrency
 
     @property
     def ratio(self) -> float | None:
@@ -34,12 +34,28 @@ class Point:
 
     @property
     def cpu_ratio(self) -> float | None:
-        """Floor CPU per image over server CPU per request: the throughput ratio a machine
-        with nothing else running would give if both were CPU-bound. Steadier than the
-        wall-clock ratio when other work shares the cores."""
-        if self.floor is None or not self.server.cpu_seconds:
+        """Floor CPU per image (or the reference scenario's server CPU per request) over
+        server CPU per request: the throughput ratio a machine with nothing else running
+        would give if both were CPU-bound. Steadier than the wall-clock ratio when other work
+        shares the cores."""
+        base = self.floor or (self.reference.server if self.reference else None)
+        if base is None or not base.cpu_seconds or not self.server.cpu_seconds:
             return None
-        return self.floor.cpu_ms_per_job / self.server.cpu_ms_per_job
+        return base.cpu_ms_per_job / self.server.cpu_ms_per_job
+
+    @property
+    def reference_p50_ratio(self) -> float | None:
+        """p50 / the reference scenario's p50."""
+        if self.reference is None or not self.reference.server.p50_ms:
+            return None
+        return self.server.p50_ms / self.reference.server.p50_ms
+
+    @property
+    def reference_throughput_ratio(self) -> float | None:
+        """req/s / the reference scenario's req/s."""
+        if self.reference is None or not self.reference.server.per_second:
+            return None
+        return self.server.per_second / self.reference.server.per_second
 
     @property
     def slowdown(self) -> float | None:
@@ -70,18 +86,23 @@ class Point:
 
     @property
     def reference_met(self) -> bool | None:
+        """Both reference targets that are set met: p50 at most, throughput at least."""
+        checks = []
         target, ratio = self.scenario.reference_target, self.reference_p50_ratio
-        return None if target is None or ratio is None else ratio <= target
+        if target is not None and ratio is not None:
+            checks.append(ratio <= target)
+        target, ratio = self.scenario.reference_throughput_target, self.reference_throughput_ratio
+        if target is not None and ratio is not None:
+            checks.append(ratio >= target)
+        return all(checks) if checks else None
 
 
 def link_references(points: list[Point]) -> None:
-    """Fill in latency ratios against each point's reference scenario at the same concurrency."""
-    p50 = {(p.scenario.name, p.server.concurrency): p.server.p50_ms for p in points}
+    """Link each point to its reference scenario's point at the same concurrency."""
+    by_key = {(p.scenario.name, p.server.concurrency): p for p in points}
     for point in points:
         if point.scenario.reference is not None:
-            base = p50.get((point.scenario.reference, point.server.concurrency))
-            if base:
-                point.reference_p50_ratio = point.server.p50_ms / base
+            point.reference = by_key.get((point.scenario.reference, point.server.concurrency))
 
 
 def _verdict(text: str, met: bool | None) -> str:
@@ -118,10 +139,22 @@ def print_table(points: list[Point], console: Console) -> None:
             ratio = f"remote/embedded {point.slowdown:.2f}×"
             target = point.scenario.slowdown_target
             met = point.slowdown_met
+        elif point.reference_throughput_ratio is not None and (
+            point.scenario.reference_throughput_target is not None
+        ):
+            ratio = (
+                f"req/s {point.reference_throughput_ratio:.2f}×, "
+                f"p50 {point.reference_p50_ratio:.2f}× {point.scenario.reference}"
+            )
+            target = point.scenario.reference_throughput_target
+            met = point.reference_met
         elif point.reference_p50_ratio is not None:
             ratio = f"p50 {point.reference_p50_ratio:.2f}× {point.scenario.reference}"
             target = point.scenario.reference_target
             met = point.reference_met
+        elif server.sent_bytes:
+            ratio = f"sent {server.sent_mb_per_second:.1f} MB/s"
+            met = None
         else:
             met = point.ratio_met
         table.add_row(
@@ -198,6 +231,7 @@ def _measurement_json(measurement: Measurement | None) -> dict[str, Any] | None:
         "p50_ms": round(measurement.p50_ms, 1),
         "p95_ms": round(measurement.p95_ms, 1),
         "cpu_ms_per_job": round(measurement.cpu_ms_per_job, 1),
+        "sent_mb_per_second": round(measurement.sent_mb_per_second, 2),
     }
 
 
@@ -221,6 +255,8 @@ def point_json(point: Point) -> dict[str, Any]:
         "reference": scenario.reference,
         "reference_p50_ratio": _rounded(point.reference_p50_ratio, 3),
         "reference_target": scenario.reference_target,
+        "reference_throughput_ratio": _rounded(point.reference_throughput_ratio, 3),
+        "reference_throughput_target": scenario.reference_throughput_target,
         "reference_met": point.reference_met,
         "remote_embedded_ratio": _rounded(point.slowdown, 3),
         "slowdown_target": scenario.slowdown_target,

@@ -4,7 +4,10 @@ A new scenario is one line in SCENARIOS. `floor` says what bare pyvips must do f
 output; None means no floor (gravity=face has no pyvips equivalent), and such a scenario is
 compared with another one by name (`reference`) instead. A scenario with `chain` runs an
 Images SDK chain (bench.chains) remotely against the server, and the same chain embedded in
-this process as its floor.
+this process as its floor. A scenario with `upload` sends its sources to the hosted images
+API (POST /images/v1); one with `variant` uploads them once and measures their delivery as
+that named variant (GET /images/<id>/<variant>), against the same transformation through
+/cdn-cgi/image/ on the same files (its `reference`).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from dataclasses import dataclass
 # Source sets prepared in the temporary origin folder (see bench.sources).
 PHOTOS = "photos"  # the test photos, small and large, JPEG and PNG
 TWELVE_MP = "12mp"  # one 4240×2832 JPEG made from a real photo
+ONE_MB = "1mb"  # one 3000×2000 JPEG of about 1 MB made from the same photo: a typical upload
 
 CONCURRENCY: tuple[int, ...] = (4, 16)
 
@@ -29,6 +33,31 @@ class Floor:
 
 
 @dataclass(frozen=True)
+class HostedVariant:
+    """A named variant of hosted images, created with POST /images/v1/variants."""
+
+    name: str
+    fit: str
+    width: int
+    height: int
+
+    @property
+    def body(self) -> dict[str, object]:
+        """The variant as the API takes it; its metadata is left to the default, `none`."""
+        options = {"fit": self.fit, "width": self.width, "height": self.height}
+        return {"id": self.name, "options": options}
+
+    @property
+    def options(self) -> str:
+        """The same transformation as /cdn-cgi/image/ options (whose metadata default is not
+        `none`); the bench checks it against what the server makes of the variant."""
+        return f"fit={self.fit},width={self.width},height={self.height},metadata=none"
+
+
+BENCH_VARIANT = HostedVariant("bench", "cover", 300, 300)
+
+
+@dataclass(frozen=True)
 class Scenario:
     name: str
     options: str  # the `<options>` of /cdn-cgi/image/<options>/<source>
@@ -39,6 +68,7 @@ class Scenario:
     memory_target_mib: float | None = None  # maximum whole-service peak RSS
     reference: str | None = None  # a scenario to compare p50 latency with, same concurrency
     reference_target: float | None = None  # maximum p50 / reference p50
+    reference_throughput_target: float | None = None  # minimum req/s / reference req/s
     # Every request gets a distinct original (same pixels, other bytes), so that caches keyed
     # by content hash miss: "uncached" measurements.
     unique: bool = False
@@ -50,6 +80,11 @@ class Scenario:
     chain: str | None = None
     slowdown_target: float | None = None  # maximum remote/embedded time per image
     concurrency: tuple[int, ...] | None = None  # levels for this scenario (default: all)
+    # Hosted images: POST /images/v1 uploads of the sources (`options` is then only a label)…
+    upload: bool = False
+    # …or delivery of this variant of the sources, uploaded once (`options` is then the same
+    # transformation as /cdn-cgi/image/ options, checked against the server's).
+    variant: HostedVariant | None = None
 
 
 SCENARIOS: tuple[Scenario, ...] = (
@@ -113,6 +148,36 @@ SCENARIOS: tuple[Scenario, ...] = (
         chain="watermark",
         slowdown_target=1.15,
         concurrency=(4,),
+    ),
+    # Hosted images: uploads of 1 MB JPEGs (every one other bytes), then a named variant of an
+    # uploaded image against the same transformation of the same file in the origin folder:
+    # the catalog and blob store must cost no more than 10 % of the throughput.
+    Scenario(
+        "hosted-upload",
+        "POST /images/v1 multipart file, ~1 MB JPEG",
+        ONE_MB,
+        360,
+        None,
+        unique=True,
+        concurrency=(8,),
+        upload=True,
+    ),
+    Scenario(
+        "hosted-variant-reference",
+        BENCH_VARIANT.options,
+        ONE_MB,
+        240,
+        Floor(300, 300, "centre"),
+    ),
+    Scenario(
+        "hosted-variant",
+        BENCH_VARIANT.options,
+        ONE_MB,
+        240,
+        None,
+        reference="hosted-variant-reference",
+        reference_throughput_target=0.9,
+        variant=BENCH_VARIANT,
     ),
 )
 

@@ -7,12 +7,14 @@ from pathlib import Path
 
 import pyvips
 
-from bench.scenarios import PHOTOS, TWELVE_MP
+from bench.scenarios import ONE_MB, PHOTOS, TWELVE_MP
 
 PHOTO_DIR = Path(__file__).resolve().parent.parent / "tests" / "data" / "faces" / "images"
 PHOTO_SUFFIXES = {".jpg", ".jpeg", ".png"}
 LARGE_PHOTO = "smartcrop__nature-1.jpg"  # 4896×3264, the only large test photo
 TWELVE_MP_SIZE = (4240, 2832)  # 12.0 megapixels, the aspect ratio of the photo it comes from
+ONE_MB_WIDTH = 3000  # 3000×2000: 6 megapixels, as phones and web uploaders often resize to
+ONE_MB_BYTES = 1_000_000
 
 
 def _copy_photos(origin: Path) -> list[str]:
@@ -38,7 +40,18 @@ def _make_twelve_mp(origin: Path) -> list[str]:
     return [f"{TWELVE_MP}/nature-12mp.jpg"]
 
 
-BUILDERS = {PHOTOS: _copy_photos, TWELVE_MP: _make_twelve_mp}
+def _make_one_mb(origin: Path) -> list[str]:
+    """The same photo at 3000×2000, at the JPEG quality that comes closest to 1 MB."""
+    folder = origin / ONE_MB
+    folder.mkdir(parents=True, exist_ok=True)
+    image = pyvips.Image.thumbnail(str(PHOTO_DIR / LARGE_PHOTO), ONE_MB_WIDTH).copy_memory()
+    encoded = (image.jpegsave_buffer(Q=quality) for quality in range(70, 99))
+    data: bytes = min(encoded, key=lambda each: abs(len(each) - ONE_MB_BYTES))
+    (folder / "nature-1mb.jpg").write_bytes(data)
+    return [f"{ONE_MB}/nature-1mb.jpg"]
+
+
+BUILDERS = {PHOTOS: _copy_photos, TWELVE_MP: _make_twelve_mp, ONE_MB: _make_one_mb}
 
 
 def prepare(origin: Path, sets: set[str]) -> dict[str, list[str]]:

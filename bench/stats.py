@@ -27,6 +27,7 @@ class Measurement:
     latencies: list[float] = field(default_factory=list)  # seconds
     errors: list[str] = field(default_factory=list)
     cpu_seconds: float = 0.0  # CPU the worker side used: the server tree, or the floor
+    sent_bytes: int = 0  # request bodies of the good ones (uploads)
 
     def absorb(self, other: Measurement) -> None:
         """Add another round of the same measurement to this one."""
@@ -35,10 +36,16 @@ class Measurement:
         self.latencies += other.latencies
         self.errors += other.errors
         self.cpu_seconds += other.cpu_seconds
+        self.sent_bytes += other.sent_bytes
 
     @property
     def per_second(self) -> float:
         return (self.count - len(self.errors)) / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def sent_mb_per_second(self) -> float:
+        """Request bodies sent, in MB (10⁶ bytes) per second of wall time."""
+        return self.sent_bytes / 1e6 / self.seconds if self.seconds > 0 else 0.0
 
     @property
     def p50_ms(self) -> float:
