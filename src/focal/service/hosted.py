@@ -240,16 +240,17 @@ class HostedImages:
 
     async def original(self, image_id: str) -> tuple[ImageRecord, bytes]:
         record = await self.get(image_id)
-        if record.draft:
-            raise FocalError(ErrorKind.NOT_FOUND, f"image {image_id!r} has not been uploaded yet")
-        assert record.content_hash is not None
+        return record, await self._read(record)
+
+    async def _read(self, record: ImageRecord) -> bytes:
+        if record.draft or record.content_hash is None:
+            raise FocalError(ErrorKind.NOT_FOUND, f"image {record.id!r} has not been uploaded yet")
         try:
-            data = await asyncio.to_thread(self.blobs.get, blob_key(image_id, record.content_hash))
+            key = blob_key(record.id, record.content_hash)
+            return await asyncio.to_thread(self.blobs.get, key)
         except BlobNotFound:
-            raise FocalError(
-                ErrorKind.NOT_FOUND, f"the original of {image_id!r} is missing"
-            ) from None
-        return record, data
+            missing = f"the original of {record.id!r} is missing"
+            raise FocalError(ErrorKind.NOT_FOUND, missing) from None
 
     async def delete(self, image_id: str) -> None:
         await self.get(image_id)
@@ -321,7 +322,7 @@ class HostedImages:
         visibility = "private" if record.require_signed_urls else "public"
         cache_control = f"{visibility}, max-age={ttl}, stale-while-revalidate=7200"
         async with self.delivery.jobs.admit():
-            _, data = await self.original(image_id)
+            data = await self._read(record)
             resolved = ResolvedSource(
                 fingerprint=f"hosted:{image_id}:{record.content_hash}",
                 original_url=f"/images/{image_id}/public",
