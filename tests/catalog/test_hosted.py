@@ -97,6 +97,19 @@ def test_naive_times_are_refused(catalog: HostedCatalog) -> None:
     assert catalog.get_image("naive") is None
 
 
+def test_text_that_a_backend_cannot_store_is_refused(catalog: HostedCatalog) -> None:
+    # PostgreSQL refuses NUL in text, and no backend takes a lone surrogate: both are a 400
+    # on every backend, not a 500 on one.
+    for bad in ("a\x00b.jpg", "\ud800.jpg"):
+        assert error_kind(catalog.add_image, image("f", filename=bad)) is ErrorKind.BAD_REQUEST
+        assert error_kind(catalog.create_token, bad) is ErrorKind.BAD_REQUEST
+    assert catalog.get_image("f") is None and catalog.list_tokens() == []
+    catalog.add_image(draft("d", timedelta(minutes=5)))
+    kind = error_kind(catalog.complete_draft, "d", **{**FACTS, "filename": "\x00"})
+    assert kind is ErrorKind.BAD_REQUEST
+    assert catalog.add_image(image("u8", filename="ßü 🙂.jpg")).filename == "ßü 🙂.jpg"
+
+
 def test_a_taken_id_is_a_conflict_and_changes_nothing(catalog: HostedCatalog) -> None:
     first = catalog.add_image(image("same"))
     assert error_kind(catalog.add_image, image("same", size=5)) is ErrorKind.CONFLICT
@@ -417,6 +430,26 @@ def test_at_most_100_variants(catalog: HostedCatalog) -> None:
     assert len(catalog.list_variants()) == 100
 
 
+def test_concurrent_creations_never_pass_the_limit(catalog: HostedCatalog) -> None:
+    for n in range(97):  # with public: 98, room for two
+        catalog.put_variant(variant(f"v{n}"), create=True)
+    start = threading.Barrier(8)
+
+    def create(n: int) -> bool:
+        start.wait()
+        try:
+            catalog.put_variant(variant(f"late{n}"), create=True)
+            return True
+        except FocalError as error:
+            assert error.kind is ErrorKind.BAD_REQUEST
+            return False
+
+    with ThreadPoolExecutor(8) as pool:
+        created = list(pool.map(create, range(8)))
+    assert created.count(True) == 2
+    assert len(catalog.list_variants()) == 100
+
+
 # --- Signing keys --------------------------------------------------------------------------
 
 
@@ -442,6 +475,20 @@ def test_concurrent_first_use_makes_one_default_key(catalog: HostedCatalog) -> N
     with ThreadPoolExecutor(8) as pool:
         results = list(pool.map(lambda _: catalog.signing_keys(), range(8)))
     assert all(result == results[0] for result in results) and len(results[0]) == 1
+
+
+def test_concurrent_rotations_keep_two_keys(catalog: HostedCatalog) -> None:
+    catalog.signing_keys()
+    start = threading.Barrier(8)
+
+    def rotate(_: int) -> list[tuple[str, str]]:
+        start.wait()
+        return catalog.rotate_signing_key()
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(rotate, range(8)))
+    assert all(len(keys) == 2 for keys in results)
+    assert len(catalog.signing_keys()) == 2
 
 
 # --- API tokens ----------------------------------------------------------------------------

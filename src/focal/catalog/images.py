@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, and_, delete, func, insert, or_, select, u
 from sqlalchemy.exc import IntegrityError
 
 from focal.catalog.schema import images
-from focal.catalog.store import Store
+from focal.catalog.store import Store, checked_text
 from focal.catalog.times import from_micros, now_micros, to_micros
 from focal.errors import ErrorKind, FocalError
 
@@ -90,6 +90,8 @@ def _row_values(record: ImageRecord) -> dict[str, Any]:
     if record.draft and record.upload_expires is None:
         raise ValueError("a draft image needs upload_expires")
     expires = record.upload_expires
+    if record.filename is not None:
+        checked_text(record.filename, "the filename")
     return {
         "id": record.id,
         "filename": record.filename,
@@ -187,6 +189,8 @@ class ImageStore(Store):
         content_hash: str | None,
     ) -> ImageRecord:
         """Turn a draft into an image, once: the conditional update is the atomic claim."""
+        if filename is not None:
+            checked_text(filename, "the filename")
         now = now_micros()
         claim = (
             update(images)

@@ -8,7 +8,7 @@ from sqlalchemy import Connection, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from focal.catalog.schema import signing_keys
-from focal.catalog.store import Store
+from focal.catalog.store import Store, lock_catalog
 from focal.catalog.times import now_micros
 
 KEPT_KEYS = 2
@@ -43,6 +43,7 @@ class SigningKeyStore(Store):
     def rotate_signing_key(self) -> list[tuple[str, str]]:
         """Add a new key and drop all but the newest two; returns the keys, newest first."""
         with self.engine.begin() as connection:
+            lock_catalog(connection)  # rotations one at a time, or each could keep a third key
             connection.execute(
                 insert(signing_keys).values(**_new_key(f"key-{secrets.token_hex(4)}"))
             )

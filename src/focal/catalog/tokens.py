@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 
 from focal.catalog.schema import api_tokens
-from focal.catalog.store import Store
+from focal.catalog.store import Store, checked_text
 from focal.catalog.times import from_micros, now_micros
 from focal.errors import ErrorKind, FocalError
 
@@ -25,7 +25,7 @@ def _digest(secret: str) -> str:
 class TokenStore(Store):
     def create_token(self, name: str) -> tuple[str, str]:
         """A new token: (its id, its secret). Only the hash of the secret is stored."""
-        name = name.strip()
+        name = checked_text(name, "a token name").strip()
         if not 0 < len(name) <= 100:
             raise FocalError(ErrorKind.BAD_REQUEST, "a token name has 1 to 100 characters")
         token_id = uuid.uuid4().hex

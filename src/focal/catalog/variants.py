@@ -11,7 +11,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from focal.catalog.schema import variants
-from focal.catalog.store import Store
+from focal.catalog.store import Store, lock_catalog
 from focal.errors import ErrorKind, FocalError
 from focal.options.model import FITS, MAX_SIDE
 
@@ -88,6 +88,7 @@ class VariantStore(Store):
             with self.engine.begin() as connection:
                 if create:
                     # Counted after the insert, in its transaction: one too many rolls back.
+                    lock_catalog(connection)
                     connection.execute(insert(variants).values(**values))
                     count = connection.execute(select(func.count()).select_from(variants))
                     if count.scalar_one() > MAX_VARIANTS:
