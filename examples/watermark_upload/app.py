@@ -2,8 +2,9 @@
 bottom-right corner, is encoded as AVIF and stored, and the answer names the stored file.
 
 Run alone it stores results in a folder (WATERMARK_STORE, default ./watermarked) and does
-the image work in this process. With FOCAL_URL (and FOCAL_TOKEN) set it sends the same
-chain to a Focal server instead: same code, same bytes.
+the image work in this process. With FOCAL_URL and FOCAL_TOKEN set it sends the same chain
+to a Focal server instead (same code, same bytes) and stores the result in that server's
+hosted storage, as image id `watermarked/<name>`.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from focal.errors import FocalError
 
 WATERMARK = Path(__file__).with_name("watermark.png")
 CHUNK = 1024 * 1024
+HOSTED_FOLDER = "watermarked"  # image ids in the server's hosted storage start with this
 
 PAGE = """<!DOCTYPE html>
 <html>
@@ -71,7 +73,15 @@ def create_app(images: Images | None = None, store: Path | None = None) -> FastA
         except FocalError as error:
             return PlainTextResponse(error.message, status_code=error.status)
         name = f"image-{time.time_ns() // 1_000_000}-{uuid.uuid4().hex[:8]}.avif"
-        await asyncio.to_thread(_store, folder / name, result.bytes())
+        try:
+            if images.is_remote:
+                await asyncio.to_thread(
+                    images.hosted.upload, result.bytes(), id=f"{HOSTED_FOLDER}/{name}"
+                )
+            else:
+                await asyncio.to_thread(_store, folder / name, result.bytes())
+        except FocalError as error:
+            return PlainTextResponse(error.message, status_code=error.status)
         return PlainTextResponse(f"Image uploaded successfully as {name}")
 
     return app

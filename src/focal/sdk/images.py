@@ -56,6 +56,11 @@ class Images:
         return await self.backend.info_async(data)
 
     @property
+    def is_remote(self) -> bool:
+        """Whether this instance sends its work to a server."""
+        return self._remote[0] is not None
+
+    @property
     def hosted(self) -> HostedImages:
         """The hosted images API of the server this instance talks to (remote mode only)."""
         url, token, timeout = self._remote
