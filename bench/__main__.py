@@ -139,7 +139,8 @@ class ScenarioRun:
         runs = [self] if reference is None else [reference, self]
         points = []
         for level, concurrency in enumerate(self.levels):
-            with servers.server(fresh=self.scenario.fresh_server) as server:
+            env = dict(self.scenario.server_env)
+            with servers.server(fresh=self.scenario.fresh_server, env=env) as server:
                 for run in runs:
                     if server.pid not in run.warmed:
                         run.warm_up(server, console)
@@ -275,7 +276,12 @@ def main(argv: list[str]) -> int:
         origin = data_dir / "origin"
         source_sets = sources.prepare(origin, {scenario.sources for scenario in scenarios})
         log_dir = args.output.parent  # server logs outlive the temporary folder
-        server_env = {"FOCAL_API_TOKENS": chains.TOKEN, **dict(args.server_env)}
+        # The result cache is off unless a scenario asks for it: the others measure the work.
+        server_env = {
+            "FOCAL_API_TOKENS": chains.TOKEN,
+            "FOCAL_RESULT_CACHE_BYTES": "0",
+            **dict(args.server_env),
+        }
         with Servers(data_dir, origin, log_dir, args.focal_src, server_env) as servers:
             # A reference compared by throughput is measured with the scenario naming it.
             paired = {s.reference for s in scenarios if s.reference_throughput_target is not None}

@@ -75,6 +75,9 @@ class Scenario:
     # A server of its own, started for this scenario: its peak RSS is then its own, not what
     # the scenarios before it left in the heap.
     fresh_server: bool = False
+    # Server settings of its own (a server is started for it): e.g. the result cache, which
+    # is off for every other scenario so that they measure transformations, not cache hits.
+    server_env: tuple[tuple[str, str], ...] = ()
     # An Images SDK chain by name (bench.chains.CHAINS): remote calls measured against the
     # same chain embedded; `options` is then only a label.
     chain: str | None = None
@@ -136,6 +139,27 @@ SCENARIOS: tuple[Scenario, ...] = (
         None,
         reference="12mp-auto",
         reference_target=1.1,
+    ),
+    # The result cache on the 12 MP photo: a miss (every request a new original, so a
+    # transformation each) against a hit (the same URL again: a file read).
+    Scenario(
+        "12mp-cache-miss",
+        "fit=scale-down,width=600,height=600",
+        TWELVE_MP,
+        40,
+        Floor(600, 600),
+        unique=True,
+        server_env=(("FOCAL_RESULT_CACHE_BYTES", str(1 << 30)),),
+    ),
+    Scenario(
+        "12mp-cache-hit",
+        "fit=scale-down,width=600,height=600",
+        TWELVE_MP,
+        400,
+        None,
+        reference="12mp-cache-miss",
+        reference_throughput_target=10.0,
+        server_env=(("FOCAL_RESULT_CACHE_BYTES", str(1 << 30)),),
     ),
     # The watermark upload example's chain on the 12 MP photo (no resize: a 12 MP AVIF), over
     # POST /transform against embedded; seconds of CPU per image, so concurrency 4 only.

@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -137,9 +137,8 @@ class Servers:
         focal_src: Path | None,
         env: dict[str, str],
     ) -> None:
-        self._start = functools.partial(
-            running_server, data_dir, origin, focal_src=focal_src, env=env
-        )
+        self._start = functools.partial(running_server, data_dir, origin, focal_src=focal_src)
+        self._env = env
         self._log_dir = log_dir
         self._stack = ExitStack()
         self._shared: RunningServer | None = None
@@ -151,11 +150,14 @@ class Servers:
         self._stack.close()
 
     @contextmanager
-    def server(self, fresh: bool) -> Iterator[RunningServer]:
-        if fresh:
-            with self._start(self._log_dir / "server-fresh.log") as server:
+    def server(self, fresh: bool, env: Mapping[str, str] | None = None) -> Iterator[RunningServer]:
+        """The shared server, or a fresh one (asked for, or with settings of its own)."""
+        if fresh or env:
+            merged = {**self._env, **(env or {})}
+            with self._start(self._log_dir / "server-fresh.log", env=merged) as server:
                 yield server
             return
         if self._shared is None:
-            self._shared = self._stack.enter_context(self._start(self._log_dir / "server.log"))
+            log = self._log_dir / "server.log"
+            self._shared = self._stack.enter_context(self._start(log, env=self._env))
         yield self._shared

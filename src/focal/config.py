@@ -44,6 +44,9 @@ class Settings:
     cache_control: str = "public, max-age=3600"
     concurrency: int = 0  # image jobs at once; 0: one per core
     queue_size: int = 64  # waiting jobs beyond that get 503 + Retry-After
+    # Encoded variants kept on disk under <data_dir>/cache, least recently used dropped first;
+    # a repeat costs a file read instead of a transformation. 0: no result cache.
+    result_cache_bytes: int = 1024 * 1024 * 1024
 
     # The Images API (POST /transform, /info): bearer tokens allowed to call it; none: it is
     # off. Each input image of a request may be at most max_input_bytes.

@@ -7,8 +7,11 @@ and body, or raises a FocalError.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
+import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -21,6 +24,7 @@ from focal.pipeline import Limits
 from focal.service.faces import FaceLocator, FaceLookup, content_hash, detector_identity
 from focal.service.hints import ClientHints
 from focal.service.jobs import ImageJobs
+from focal.service.result_cache import CachedResult, ResultCache, result_key
 from focal.service.transform import Described, transform
 from focal.sources.local import LocalFile, LocalOrigin
 from focal.sources.origins import is_loop
@@ -32,6 +36,18 @@ class Delivery:
     status: int
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
+
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class _Made:
+    """One transformation's result, shared by the requests that waited for it."""
+
+    identity: str  # with "faces-unavailable" when the detector failed
+    result: CachedResult
+    no_store: bool
 
 
 @dataclass(frozen=True)
@@ -94,6 +110,15 @@ class DeliveryService:
             FaceBoxStore(self.catalog, detector_identity(settings.detect_max_side)),
             settings.face_cache_size,
         )
+        self.results = (
+            ResultCache(settings.data_dir / "cache", settings.result_cache_bytes)
+            if settings.result_cache_bytes > 0
+            else None
+        )
+        # Transformations in work, by result key: concurrent requests for one variant wait on
+        # the same task instead of each making it.
+        self._making: dict[str, asyncio.Future[_Made]] = {}
+        self.transformations = 0  # transformations started (not cache hits nor waiters)
 
     async def aclose(self) -> None:
         await self.fetcher.aclose()
@@ -170,26 +195,74 @@ class DeliveryService:
             common["Vary"] = vary
         if _etag_matches(headers.get("if-none-match", ""), _etag(identity)):
             return Delivery(304, {**common, "ETag": _etag(identity)})
-        data = await self.read(resolved)
-        lookup = None
-        if options.gravity.mode == "face":
-            lookup = await self.locate_faces(data)
-            common["Focal-Gravity"] = _describe_gravity(lookup)
-            if lookup.faces is None:
-                # A centre crop made while the detector was down must not be cached as the
-                # answer: the next request should get the faces.
-                identity += "\nfaces-unavailable"
-                common["Cache-Control"] = "no-store"
-        common["ETag"] = _etag(identity)
+        key = result_key(identity)
+        if self.results is not None:
+            cached = await asyncio.to_thread(self.results.get, key)
+            if cached is not None:
+                headers = {**common, **cached.headers, "ETag": _etag(identity)}
+                return Delivery(200, {**headers, "Content-Type": cached.content_type}, cached.body)
+        making = self._making.get(key)
+        if making is None:
+            # A task of its own, not this request's coroutine: a client that hangs up must not
+            # cancel the work the other requests wait for.
+            making = asyncio.ensure_future(self._make(key, identity, options, hints, resolved))
+            self._making[key] = making
+            making.add_done_callback(functools.partial(self._made, key))
         try:
-            result = await self.jobs.run(transform, data, options, hints, self.limits, lookup)
+            made = await asyncio.shield(making)
         except FocalError as error:
             if options.onerror == "redirect" and error.status not in (429, 503):
                 return Delivery(
                     302, {"Location": resolved.original_url, "Cf-Resized": f"err={error.code}"}
                 )
             raise
+        headers = {**common, **made.result.headers, "ETag": _etag(made.identity)}
+        if made.no_store:
+            headers["Cache-Control"] = "no-store"
+        return Delivery(
+            200, {**headers, "Content-Type": made.result.content_type}, made.result.body
+        )
+
+    def _made(self, key: str, making: asyncio.Future[_Made]) -> None:
+        if self._making.get(key) is making:
+            del self._making[key]
+        if not making.cancelled():
+            making.exception()  # retrieved: the waiting requests got it already
+
+    async def _make(
+        self,
+        key: str,
+        identity: str,
+        options: Options,
+        hints: ClientHints,
+        resolved: ResolvedSource,
+    ) -> _Made:
+        """Read, find faces if asked, transform, and keep the result in the cache."""
+        data = await self.read(resolved)
+        lookup = None
+        extra: dict[str, str] = {}
+        if options.gravity.mode == "face":
+            lookup = await self.locate_faces(data)
+            extra["Focal-Gravity"] = _describe_gravity(lookup)
+            if lookup.faces is None:
+                # A centre crop made while the detector was down must not be cached as the
+                # answer: the next request should get the faces.
+                identity += "\nfaces-unavailable"
+        self.transformations += 1
+        result = await self.jobs.run(transform, data, options, hints, self.limits, lookup)
         if isinstance(result, Described):
-            body = json.dumps(result.body).encode()
-            return Delivery(200, {**common, "Content-Type": "application/json"}, body)
-        return Delivery(200, {**common, "Content-Type": result.media_type}, result.data)
+            made = CachedResult(json.dumps(result.body).encode(), "application/json", extra)
+        else:
+            made = CachedResult(result.data, result.media_type, extra)
+        unavailable = lookup is not None and lookup.faces is None
+        if self.results is not None and not unavailable:
+            kept = made
+            if "Focal-Gravity" in extra:
+                # Later hits did not look the faces up: say where the answer came from.
+                gravity = re.sub(r"from=\w+", "from=cache", extra["Focal-Gravity"])
+                kept = CachedResult(made.body, made.content_type, {"Focal-Gravity": gravity})
+            try:
+                await asyncio.to_thread(self.results.put, key, kept)
+            except OSError as error:  # a full or read-only disk costs speed, not the answer
+                log.warning("result cache: cannot keep %s: %s", key, error)
+        return _Made(identity, made, unavailable)

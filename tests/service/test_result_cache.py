@@ -1,0 +1,108 @@
+"""The result cache on its own: a size-bounded LRU of files under a real temporary folder."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+from focal.service.result_cache import CachedResult, ResultCache, result_key
+
+
+def entry(size: int, fill: bytes = b"x") -> CachedResult:
+    return CachedResult(fill * size, "image/webp", {"Focal-Gravity": "face; faces=1; from=cache"})
+
+
+def files(folder: Path) -> list[Path]:
+    return [path for path in folder.rglob("*") if path.is_file()]
+
+
+def disk_bytes(folder: Path) -> int:
+    return sum(path.stat().st_size for path in files(folder))
+
+
+def test_round_trip_and_stats(tmp_path: Path) -> None:
+    cache = ResultCache(tmp_path, 10_000)
+    key = result_key("file:1:2:3\nwidth=100")
+    assert cache.get(key) is None
+    cache.put(key, entry(100))
+    assert cache.get(key) == entry(100)
+    assert (cache.hits, cache.misses, cache.evictions) == (1, 1, 0)
+    assert cache.bytes == disk_bytes(tmp_path) > 100
+    # <folder>/ab/cdef…
+    (path,) = files(tmp_path)
+    assert path.parent.name + path.name == key
+
+
+def test_the_bound_is_never_exceeded_and_the_least_recently_used_goes_first(
+    tmp_path: Path,
+) -> None:
+    cache = ResultCache(tmp_path, 3_000)
+    keys = [result_key(f"variant {n}") for n in range(4)]
+    for key in keys[:3]:
+        cache.put(key, entry(800))
+    assert cache.get(keys[0]) is not None  # now the most recently used
+    cache.put(keys[3], entry(800))
+    assert cache.bytes <= 3_000 and disk_bytes(tmp_path) == cache.bytes
+    assert cache.get(keys[1]) is None  # the least recently used went
+    assert all(cache.get(key) is not None for key in (keys[0], keys[2], keys[3]))
+    assert cache.evictions == 1
+    for n in range(50):
+        cache.put(result_key(f"more {n}"), entry(100 + 37 * n))
+        assert cache.bytes <= 3_000 and disk_bytes(tmp_path) == cache.bytes
+    cache.put(result_key("too big"), entry(5_000))  # larger than the bound: not kept
+    assert cache.get(result_key("too big")) is None
+    assert cache.bytes <= 3_000
+
+
+def test_concurrent_puts_keep_the_bound(tmp_path: Path) -> None:
+    cache = ResultCache(tmp_path, 20_000)
+
+    def put_many(thread: int) -> None:
+        for n in range(40):
+            cache.put(result_key(f"{thread}/{n}"), entry(500 + n))
+
+    threads = [threading.Thread(target=put_many, args=(t,)) for t in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert cache.bytes <= 20_000
+    assert disk_bytes(tmp_path) == cache.bytes
+    assert len(files(tmp_path)) == len(cache)
+
+
+def test_writes_are_atomic_and_leftovers_are_cleaned(tmp_path: Path) -> None:
+    cache = ResultCache(tmp_path, 10_000)
+    key = result_key("replaced")
+    cache.put(key, entry(100, b"a"))
+    cache.put(key, entry(200, b"b"))  # replaces the file by rename, never writes into it
+    assert cache.get(key) == entry(200, b"b")
+    assert len(files(tmp_path)) == 1 and cache.bytes == disk_bytes(tmp_path)
+    # A crash mid-write leaves a temporary file and maybe a torn entry: neither is served.
+    (tmp_path / key[:2] / f".tmp-{key[2:]}.dead").write_bytes(b"partial")
+    torn = result_key("torn")
+    cache.put(torn, entry(300))
+    path = tmp_path / torn[:2] / torn[2:]
+    path.write_bytes(path.read_bytes()[:-10])
+    reopened = ResultCache(tmp_path, 10_000)
+    assert not [path for path in files(tmp_path) if path.name.startswith(".tmp-")]
+    assert reopened.get(torn) is None
+    assert not path.exists() and reopened.bytes == disk_bytes(tmp_path)
+
+
+def test_a_restart_rebuilds_the_index_in_recency_order(tmp_path: Path) -> None:
+    cache = ResultCache(tmp_path, 10_000)
+    keys = [result_key(f"v{n}") for n in range(3)]
+    for n, key in enumerate(keys):
+        cache.put(key, entry(1_000))
+        path = tmp_path / key[:2] / key[2:]
+        os.utime(path, ns=(n * 10**9, n * 10**9))  # v0 oldest
+    os.utime(tmp_path / keys[0][:2] / keys[0][2:])  # v0 just used: now the newest
+    reopened = ResultCache(tmp_path, 10_000)
+    assert len(reopened) == 3 and reopened.bytes == cache.bytes
+    # A lower bound at start evicts the least recently used: v1, then v2.
+    smaller = ResultCache(tmp_path, 2_100)
+    assert smaller.bytes <= 2_100 and disk_bytes(tmp_path) == smaller.bytes
+    assert smaller.get(keys[1]) is None
+    assert smaller.get(keys[0]) is not None
