@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import PlainTextResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from focal import __version__
 from focal.catalog import HostedCatalog
@@ -17,6 +18,7 @@ from focal.errors import ErrorKind, FocalError
 from focal.server.hosted_api import ENVELOPED_PATHS, error_envelope
 from focal.server.hosted_api import router as hosted_api
 from focal.server.images_api import router as images_api
+from focal.server.metrics import RequestMetrics, ServiceCollector
 from focal.service import DeliveryService
 from focal.service.delivery import is_remote
 from focal.service.hosted import HostedImages
@@ -38,6 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.delivery = delivery = DeliveryService(settings)
+        registry.register(ServiceCollector(delivery))
         blobs = open_blob_store(settings.storage_url, settings.data_dir)
         app.state.hosted = hosted = HostedImages(
             settings, HostedCatalog(delivery.catalog), blobs, delivery
@@ -55,7 +58,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         await app.state.delivery.aclose()
         blobs.close()
 
+    registry = CollectorRegistry()  # one per app: several apps may share a process (tests)
     app = FastAPI(title="Focal", version=__version__, lifespan=lifespan)
+    app.add_middleware(RequestMetrics, registry=registry)
 
     @app.exception_handler(FocalError)
     async def on_focal_error(request: Request, error: FocalError) -> Response:
@@ -84,6 +89,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(images_api)
     app.include_router(hosted_api)
+
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        """Prometheus' text format."""
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/healthz")
     async def health() -> dict[str, str]:

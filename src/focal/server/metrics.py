@@ -1,0 +1,95 @@
+"""`GET /metrics` in Prometheus' text format: requests, latency, cache and image work.
+
+Request counts and latencies are recorded by a small ASGI middleware; the cache and work
+counters are read from the service when Prometheus scrapes, so they cost nothing per request.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from focal.service import DeliveryService
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
+
+
+class ServiceCollector(Collector):
+    """The delivery service's own counters, read at scrape time."""
+
+    def __init__(self, delivery: DeliveryService) -> None:
+        self.delivery = delivery
+
+    def collect(self) -> Iterator[Metric]:
+        delivery = self.delivery
+        yield CounterMetricFamily(
+            "focal_transformations", "Images transformed (cache misses)", delivery.transformations
+        )
+        yield CounterMetricFamily(
+            "focal_face_detections", "Face detections run", delivery.detectors.tasks_run
+        )
+        yield GaugeMetricFamily(
+            "focal_image_requests_admitted",
+            "Requests in image work or waiting for it",
+            delivery.jobs.admitted,
+        )
+        cache = delivery.results
+        if cache is not None:
+            yield CounterMetricFamily("focal_result_cache_hits", "Result cache hits", cache.hits)
+            yield CounterMetricFamily(
+                "focal_result_cache_misses", "Result cache misses", cache.misses
+            )
+            yield CounterMetricFamily(
+                "focal_result_cache_evictions",
+                "Results evicted to stay in bound",
+                cache.evictions,
+            )
+            yield GaugeMetricFamily(
+                "focal_result_cache_bytes", "Bytes of results on disk", cache.bytes
+            )
+
+
+class RequestMetrics:
+    """ASGI middleware counting requests by route, method and status, with latencies."""
+
+    def __init__(self, app: ASGIApp, registry: CollectorRegistry) -> None:
+        self.app = app
+        self.requests = Counter(
+            "focal_requests", "HTTP requests", ["route", "method", "status"], registry=registry
+        )
+        self.latency = Histogram(
+            "focal_request_seconds",
+            "Time to answer an HTTP request",
+            ["route", "method"],
+            buckets=LATENCY_BUCKETS,
+            registry=registry,
+        )
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            # The route's pattern, not the path: one series per endpoint, not per image.
+            route: Any = scope.get("route")
+            name = getattr(route, "path", "unmatched")
+            method = scope["method"]
+            self.requests.labels(name, method, str(status)).inc()
+            self.latency.labels(name, method).observe(time.perf_counter() - started)
