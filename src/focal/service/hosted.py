@@ -60,6 +60,30 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def draft_record(
+    image_id: str,
+    metadata: dict[str, Any],
+    require_signed_urls: bool,
+    expires: datetime,
+    filename: str | None = None,
+) -> ImageRecord:
+    """An image whose bytes have not arrived yet: it holds its id until `expires`."""
+    return ImageRecord(
+        id=image_id,
+        filename=filename,
+        metadata=metadata,
+        require_signed_urls=require_signed_urls,
+        uploaded=_now(),
+        draft=True,
+        upload_expires=expires,
+        format=None,
+        width=None,
+        height=None,
+        size=None,
+        content_hash=None,
+    )
+
+
 class HostedImages:
     def __init__(
         self,
@@ -113,19 +137,8 @@ class HostedImages:
         image_id = validate_image_id(image_id) if image_id else new_image_id()
         # The id is reserved first (a draft that expires), so a second upload with the same
         # id fails before it touches the blob of the first.
-        reservation = ImageRecord(
-            id=image_id,
-            filename=filename,
-            metadata=metadata,
-            require_signed_urls=require_signed_urls,
-            uploaded=_now(),
-            draft=True,
-            upload_expires=_now() + RESERVATION,
-            format=None,
-            width=None,
-            height=None,
-            size=None,
-            content_hash=None,
+        reservation = draft_record(
+            image_id, metadata, require_signed_urls, _now() + RESERVATION, filename
         )
         await asyncio.to_thread(self.catalog.add_image, reservation)
         return await self._store(image_id, data, info, filename, release_draft=True)
@@ -197,20 +210,7 @@ class HostedImages:
             )
         image_id = validate_image_id(image_id) if image_id else new_image_id()
         expires = _now() + timedelta(seconds=seconds)
-        draft = ImageRecord(
-            id=image_id,
-            filename=None,
-            metadata=metadata,
-            require_signed_urls=require_signed_urls,
-            uploaded=_now(),
-            draft=True,
-            upload_expires=expires,
-            format=None,
-            width=None,
-            height=None,
-            size=None,
-            content_hash=None,
-        )
+        draft = draft_record(image_id, metadata, require_signed_urls, expires)
         record = await asyncio.to_thread(self.catalog.add_image, draft)
         path = f"/upload/{image_id}"
         stamp = int(expires.timestamp())
