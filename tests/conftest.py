@@ -20,8 +20,10 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
+from focal.catalog.times import now_micros
 from focal.config import Settings, load_settings
 from focal.server import create_app
+from focal.service.metering import Clock
 
 # tests/postgres.py: a throwaway PostgreSQL cluster, and `database_url` on every backend.
 pytest_plugins = ["postgres"]
@@ -93,9 +95,9 @@ def serving(app: Any) -> Iterator[tuple[str, asyncio.AbstractEventLoop]]:
 
 
 @contextmanager
-def running_server(settings: Settings) -> Iterator[RunningServer]:
+def running_server(settings: Settings, clock: Clock = now_micros) -> Iterator[RunningServer]:
     settings.origin_path.mkdir(parents=True, exist_ok=True)
-    app = create_app(settings)
+    app = create_app(settings, clock)
     with serving(app) as (url, loop):
         yield RunningServer(url, settings, app, loop)
 
@@ -110,11 +112,11 @@ def start_server(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Callable[..., RunningServer]]:
     """`start_server(max_pixels=1000)` -> a running server with those settings, stopped after
-    the test; its origin folder starts empty."""
+    the test; its origin folder starts empty. `clock=` sets the clock metering runs on."""
     with ExitStack() as stack:
 
-        def start(**overrides: Any) -> RunningServer:
+        def start(clock: Clock = now_micros, **overrides: Any) -> RunningServer:
             settings = server_settings(tmp_path_factory.mktemp("focal-data"), **overrides)
-            return stack.enter_context(running_server(settings))
+            return stack.enter_context(running_server(settings, clock))
 
         yield start

@@ -1,18 +1,22 @@
-"""The `focal` command: serve, transform files, describe files, manage API tokens."""
+"""The `focal` command: serve, transform and describe files, manage API tokens, show usage."""
 
 from __future__ import annotations
 
 import functools
 import json
+from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
+import plotext
 import typer
 from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
+from rich.text import Text
 
-from focal.catalog import HostedCatalog, catalog_url, open_catalog
+from focal.catalog import HostedCatalog, UsageStore, catalog_url, open_catalog
+from focal.catalog.times import from_micros, now_micros
 from focal.config import load_settings
 from focal.errors import FocalError
 from focal.faces.detector import FaceDetector
@@ -21,6 +25,7 @@ from focal.options import parse_options
 from focal.pipeline import Limits, probe
 from focal.service import ClientHints, Described, transform
 from focal.service.faces import detect_in_process
+from focal.service.metering import report_range, usage_report
 
 app = typer.Typer(
     help="Focal: self-hosted image optimization with face-aware cropping.", no_args_is_help=True
@@ -284,3 +289,94 @@ def token_revoke(token_id: Annotated[str, typer.Argument(help="The token's id.")
         errors.print(f"[red]error:[/red] no active token with id {token_id}")
         raise typer.Exit(1)
     console.print(f"revoked token {token_id}", highlight=False)
+
+
+def _day_option(text: str | None, name: str) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is no date: use YYYY-MM-DD", param_hint=name) from None
+
+
+def _chart(report: dict[str, Any]) -> str:
+    """The daily unique transformations as a bar chart for the terminal."""
+    plotext.clear_figure()
+    plotext.theme("clear")
+    plotext.date_form("Y-m-d")
+    days = report["days"]
+    counts = [day["unique_transformations"] for day in days]
+    plotext.bar([day["date"] for day in days], counts, width=0.6)
+    plotext.ylim(0, max([1, *counts]))  # no negative axis on quiet days
+    plotext.title("unique transformations per day")
+    plotext.plotsize(min(console.width, 120), 20)
+    chart: str = plotext.build()
+    return chart
+
+
+@app.command()
+def usage(
+    first: Annotated[
+        str | None, typer.Option("--from", help="First day, YYYY-MM-DD (UTC); default 30 days ago.")
+    ] = None,
+    last: Annotated[
+        str | None, typer.Option("--to", help="Last day, YYYY-MM-DD (UTC); default today.")
+    ] = None,
+    chart: Annotated[bool, typer.Option("--chart", help="Draw the daily counts.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
+) -> None:
+    """Unique transformations, deliveries, stored images and cost, per day and in total."""
+    settings = load_settings()
+    engine = open_catalog(catalog_url(settings.data_dir, settings.catalog_url))
+    now = now_micros()
+    try:
+        first_day, last_day = report_range(
+            _day_option(first, "--from"), _day_option(last, "--to"), from_micros(now).date()
+        )
+        report = usage_report(
+            UsageStore(engine),
+            first_day,
+            last_day,
+            price_per_1000=settings.price_per_1000_transformations,
+            quota=settings.transformation_quota,
+            now=now,
+        )
+    except FocalError as error:
+        errors.print(f"[red]error:[/red] {error.message}")
+        raise typer.Exit(2) from None
+    finally:
+        engine.dispose()
+    if as_json:
+        console.print_json(json.dumps(report))
+        return
+    table = Table("date", "unique transformations", "deliveries", "images stored", "cost")
+    for day in report["days"]:
+        table.add_row(
+            day["date"],
+            f"{day['unique_transformations']:,}",
+            f"{day['deliveries']:,}",
+            f"{day['images_stored']:,}",
+            f"${day['cost']:,.4f}",
+        )
+    total = report["total"]
+    table.add_section()
+    table.add_row(
+        "total",
+        f"{total['unique_transformations']:,}",
+        f"{total['deliveries']:,}",
+        f"{total['images_stored']:,}",
+        f"${total['cost']:,.4f}",
+        style="bold",
+    )
+    console.print(table)
+    window = report["window"]
+    quota = f" of a quota of {window['quota']:,}" if window["quota"] else ""
+    console.print(
+        f"{window['unique_transformations']:,} unique transformations in the last "
+        f"{window['days']} days{quota}; "
+        f"price ${report['price_per_1000_transformations']:.2f} per 1,000",
+        highlight=False,
+    )
+    if chart:
+        console.print(Text.from_ansi(_chart(report)))

@@ -47,6 +47,17 @@ class Settings:
     # Encoded variants kept on disk under <data_dir>/cache, least recently used dropped first;
     # a repeat costs a file read instead of a transformation. 0: no result cache.
     result_cache_bytes: int = 1024 * 1024 * 1024
+    # A fleet's shared results, behind each server's own cache: a blob store URL as for
+    # storage_url (file:///path or s3://bucket/prefix); empty: none. Bound it with the
+    # bucket's expiry rule.
+    shared_results_url: str = ""
+
+    # Metering: unique transformations per rolling 30 days. Past a quota (0: none), a new
+    # transformation gets 429 while variants already made are still served. The price is
+    # what `/usage` and `focal usage` multiply by.
+    transformation_quota: int = 0
+    price_per_1000_transformations: float = 0.50
+    usage_flush_seconds: float = 1.0  # how often counted deliveries reach the catalog
 
     # The Images API (POST /transform, /info): bearer tokens allowed to call it; none: it is
     # off. Each input image of a request may be at most max_input_bytes.

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, inspect, select
 
-from focal.catalog import FaceBoxStore, HostedCatalog, StoredFaces, migrations, open_catalog
-from focal.catalog.schema import schema_version
+from focal.catalog import (
+    FaceBoxStore,
+    HostedCatalog,
+    StoredFaces,
+    UsageStore,
+    migrations,
+    open_catalog,
+)
+from focal.catalog.schema import images, schema_version
+from focal.catalog.times import to_micros
 
 BOXES = StoredFaces(640, 480, [{"box": [1.0, 2.0, 30.0, 40.0], "score": 0.99}])
 HOSTED_TABLES = {"images", "variants", "signing_keys", "api_tokens"}
@@ -22,7 +32,7 @@ def version_of(url: str) -> int:
     return int(version)
 
 
-def test_a_v1_catalog_migrates_to_v2_keeping_its_face_boxes(
+def test_a_v1_catalog_migrates_to_the_latest_keeping_its_face_boxes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     url = f"sqlite:///{tmp_path / 'focal.db'}"
@@ -35,7 +45,7 @@ def test_a_v1_catalog_migrates_to_v2_keeping_its_face_boxes(
     assert version_of(url) == 1
 
     engine = open_catalog(url)
-    assert version_of(url) == len(migrations.MIGRATIONS) == 2
+    assert version_of(url) == len(migrations.MIGRATIONS)
     assert set(inspect(engine).get_table_names()) >= HOSTED_TABLES
     assert FaceBoxStore(engine, "model-a").get("hash-1") == BOXES
     assert [v.name for v in HostedCatalog(engine).list_variants()] == ["public"]
@@ -48,10 +58,40 @@ def test_migrating_again_changes_nothing(tmp_path: Path) -> None:
     catalog = HostedCatalog(engine)
     catalog.delete_variant("public")  # a user's choice the migration must not undo
     FaceBoxStore(engine, "model-a").put("hash-1", BOXES)
-    assert migrations.migrate(engine) == 2
+    assert migrations.migrate(engine) == len(migrations.MIGRATIONS)
     engine.dispose()
     again = open_catalog(url)
-    assert version_of(url) == 2
+    assert version_of(url) == len(migrations.MIGRATIONS)
     assert HostedCatalog(again).list_variants() == []
     assert FaceBoxStore(again, "model-a").get("hash-1") == BOXES
     again.dispose()
+
+
+def test_images_stored_before_metering_count_from_their_upload_day(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite:///{tmp_path / 'focal.db'}"
+    day = datetime(2026, 3, 1, 12, tzinfo=UTC)
+    with monkeypatch.context() as patch:
+        patch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:2])
+        old = open_catalog(url)
+        with old.begin() as connection:  # rows as a version-2 server wrote them
+            for n, uploaded in enumerate([day, day, day + timedelta(days=2)]):
+                connection.execute(images.insert().values(**stored_image(f"img-{n}", uploaded)))
+            connection.execute(images.insert().values(**stored_image("draft", day, draft=True)))
+        old.dispose()
+
+    engine = open_catalog(url)
+    days = UsageStore(engine).daily(day.date(), day.date() + timedelta(days=3))
+    assert [d.images_stored for d in days] == [2, 2, 3, 3]
+    engine.dispose()
+
+
+def stored_image(image_id: str, uploaded: datetime, draft: bool = False) -> dict[str, Any]:
+    return {
+        "id": image_id,
+        "metadata_json": "{}",
+        "require_signed_urls": False,
+        "uploaded": to_micros(uploaded),
+        "draft": draft,
+    }

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from focal.catalog.schema import images
 from focal.catalog.store import Store, checked_text
 from focal.catalog.times import from_micros, now_micros, to_micros
+from focal.catalog.usage import Metric, add_usage, day_number
 from focal.errors import ErrorKind, FocalError
 
 MAX_METADATA_BYTES = 1024
@@ -166,6 +167,8 @@ class ImageStore(Store):
                     )
                 )
                 connection.execute(insert(images).values(**values))
+                if not record.draft:
+                    add_usage(connection, Metric.IMAGES_ADDED, day_number(values["uploaded"]))
         except IntegrityError:
             raise FocalError(
                 ErrorKind.CONFLICT, f"an image with id {record.id!r} already exists"
@@ -209,6 +212,8 @@ class ImageStore(Store):
         )
         with self.engine.begin() as connection:
             claimed = connection.execute(claim).rowcount == 1
+            if claimed:
+                add_usage(connection, Metric.IMAGES_ADDED, day_number(now))
             row = connection.execute(select(images).where(images.c.id == image_id)).first()
         if claimed and row is not None:
             return _record(row._mapping)
@@ -243,8 +248,12 @@ class ImageStore(Store):
         return None if row is None else _record(row._mapping)
 
     def delete_image(self, image_id: str) -> bool:
+        gone = delete(images).where(images.c.id == image_id).returning(images.c.draft)
         with self.engine.begin() as connection:
-            return connection.execute(delete(images).where(images.c.id == image_id)).rowcount > 0
+            deleted = connection.execute(gone).all()
+            if any(not row.draft for row in deleted):  # a draft was never a stored image
+                add_usage(connection, Metric.IMAGES_DELETED, day_number(now_micros()))
+        return bool(deleted)
 
     def delete_expired_drafts(self) -> list[str]:
         """Forget uploads that were never made (or never finished); returns their ids."""

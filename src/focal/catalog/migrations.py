@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from sqlalchemy import Connection, Engine, inspect, select
+from sqlalchemy import Connection, Engine, func, inspect, select
 
 from focal.catalog import schema
+from focal.catalog.usage import DAY_MICROS, Metric, add_usage
 
 
 def _v1_face_boxes(connection: Connection) -> None:
@@ -30,8 +31,22 @@ def _v2_hosted_images(connection: Connection) -> None:
     )
 
 
+def _v3_usage(connection: Connection) -> None:
+    schema.metered_transformations.create(connection)
+    schema.usage_daily.create(connection)
+    # Images stored before metering began count as added on the day of their upload.
+    day = schema.images.c.uploaded // DAY_MICROS
+    stored = select(day, func.count()).where(~schema.images.c.draft).group_by(day)
+    for number, count in connection.execute(stored).all():
+        add_usage(connection, Metric.IMAGES_ADDED, int(number), int(count))
+
+
 # Append new steps; never edit or reorder a released one.
-MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1_face_boxes, _v2_hosted_images)
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
+    _v1_face_boxes,
+    _v2_hosted_images,
+    _v3_usage,
+)
 
 
 def current_version(connection: Connection) -> int:

@@ -86,3 +86,22 @@ api_tokens = Table(
     Column("created", BigInteger, nullable=False),
     Column("revoked_at", BigInteger),
 )
+
+# Metering: per transformation key (sha256 of source and canonical options), the start of
+# its current 30-day window.
+metered_transformations = Table(
+    "metered_transformations",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("counted_at", BigInteger, nullable=False),
+    Index("metered_by_time", "counted_at"),
+)
+
+# Additive counters per UTC day (days since 1970-01-01) and metric.
+usage_daily = Table(
+    "usage_daily",
+    metadata,
+    Column("day", Integer, primary_key=True),
+    Column("metric", String(32), primary_key=True),
+    Column("amount", BigInteger, nullable=False),
+)

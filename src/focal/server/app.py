@@ -13,15 +13,18 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 
 from focal import __version__
 from focal.catalog import HostedCatalog
+from focal.catalog.times import now_micros
 from focal.config import Settings, load_settings
 from focal.errors import ErrorKind, FocalError
 from focal.server.hosted_api import ENVELOPED_PATHS, error_envelope
 from focal.server.hosted_api import router as hosted_api
 from focal.server.images_api import router as images_api
 from focal.server.metrics import RequestMetrics, ServiceCollector
+from focal.server.usage_api import router as usage_api
 from focal.service import DeliveryService
 from focal.service.delivery import is_remote
 from focal.service.hosted import HostedImages
+from focal.service.metering import Clock
 from focal.storage import open_blob_store
 
 
@@ -34,12 +37,13 @@ def error_response(error: FocalError) -> Response:
     return PlainTextResponse(f"{error.message}\n", status_code=error.status, headers=headers)
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, clock: Clock = now_micros) -> FastAPI:
+    """`clock` is what metering's days and windows run on."""
     settings = settings or load_settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.delivery = delivery = DeliveryService(settings)
+        app.state.delivery = delivery = DeliveryService(settings, clock)
         registry.register(ServiceCollector(delivery))
         blobs = open_blob_store(settings.storage_url, settings.data_dir)
         app.state.hosted = hosted = HostedImages(
@@ -52,7 +56,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             warming = asyncio.get_running_loop().run_in_executor(
                 None, app.state.delivery.detectors.start
             )
+        flushing = asyncio.create_task(delivery.meter.flush_every(settings.usage_flush_seconds))
         yield
+        flushing.cancel()
         if settings.detector_warm_start:
             await warming
         await app.state.delivery.aclose()
@@ -89,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(images_api)
     app.include_router(hosted_api)
+    app.include_router(usage_api)
 
     @app.get("/metrics")
     async def metrics() -> Response:

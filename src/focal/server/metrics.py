@@ -53,6 +53,17 @@ class ServiceCollector(Collector):
             yield GaugeMetricFamily(
                 "focal_result_cache_bytes", "Bytes of results on disk", cache.bytes
             )
+        shared = delivery.shared
+        if shared is not None:
+            yield CounterMetricFamily(
+                "focal_shared_results_hits", "Results found in the fleet's store", shared.hits
+            )
+            yield CounterMetricFamily(
+                "focal_shared_results_misses", "Results not in the fleet's store", shared.misses
+            )
+            yield CounterMetricFamily(
+                "focal_shared_results_errors", "Failed calls to the fleet's store", shared.errors
+            )
 
 
 class RequestMetrics:

@@ -12,10 +12,11 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from focal.catalog import FaceBoxStore, catalog_url, open_catalog
+from focal.catalog import FaceBoxStore, UsageStore, catalog_url, open_catalog
+from focal.catalog.times import now_micros
 from focal.config import Settings
 from focal.errors import ErrorKind, FocalError
 from focal.faces.workers import DetectorPool
@@ -24,11 +25,14 @@ from focal.pipeline import Limits
 from focal.service.faces import FaceLocator, FaceLookup, content_hash, detector_identity
 from focal.service.hints import ClientHints
 from focal.service.jobs import ImageJobs
+from focal.service.metering import Clock, Meter, transformation_key
 from focal.service.result_cache import CachedResult, ResultCache, result_key
+from focal.service.shared_results import SharedResults
 from focal.service.transform import Described, transform
 from focal.sources.local import LocalFile, LocalOrigin
 from focal.sources.origins import is_loop
 from focal.sources.remote import RemoteFetcher
+from focal.storage import open_blob_store
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,7 @@ class _Made:
 
 @dataclass(frozen=True)
 class ResolvedSource:
+    name: str  # what metering counts by: a replaced original is the same source
     fingerprint: str
     original_url: str  # where onerror=redirect sends the client
     data: bytes | None = None  # fetched already (remote)
@@ -87,7 +92,7 @@ def _etag_matches(header: str, etag: str) -> bool:
 
 
 class DeliveryService:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, clock: Clock = now_micros) -> None:
         self.settings = settings
         self.limits = Limits(
             max_bytes=settings.max_source_bytes,
@@ -110,9 +115,15 @@ class DeliveryService:
             FaceBoxStore(self.catalog, detector_identity(settings.detect_max_side)),
             settings.face_cache_size,
         )
+        self.meter = Meter(UsageStore(self.catalog), settings.transformation_quota, clock)
         self.results = (
             ResultCache(settings.data_dir / "cache", settings.result_cache_bytes)
             if settings.result_cache_bytes > 0
+            else None
+        )
+        self.shared = (
+            SharedResults(open_blob_store(settings.shared_results_url, settings.data_dir))
+            if settings.shared_results_url
             else None
         )
         # Transformations in work, by result key: concurrent requests for one variant wait on
@@ -121,10 +132,13 @@ class DeliveryService:
         self.transformations = 0  # transformations started (not cache hits nor waiters)
 
     async def aclose(self) -> None:
+        await asyncio.to_thread(self.meter.flush)
         await self.fetcher.aclose()
         await self.detectors.aclose()
         self.jobs.close()
         self.catalog.dispose()
+        if self.shared is not None:
+            self.shared.close()
 
     async def locate_faces(self, data: bytes) -> FaceLookup:
         key = await asyncio.to_thread(content_hash, data)
@@ -135,9 +149,15 @@ class DeliveryService:
             url = normalize_remote(source)
             fetched = await self.fetcher.fetch(url)
             validator = fetched.etag or hashlib.sha256(fetched.data).hexdigest()
-            return ResolvedSource(f"url:{fetched.url}:{validator}", url, data=fetched.data)
+            fingerprint = f"url:{fetched.url}:{validator}"
+            return ResolvedSource(f"url:{url}", fingerprint, url, data=fetched.data)
         local = await asyncio.to_thread(self.origin.stat, source)
-        return ResolvedSource(local.fingerprint, "/originals/" + source.lstrip("/"), local=local)
+        return ResolvedSource(
+            f"origin:{local.relative}",
+            local.fingerprint,
+            "/originals/" + source.lstrip("/"),
+            local=local,
+        )
 
     async def read(self, resolved: ResolvedSource) -> bytes:
         if resolved.data is not None:
@@ -196,16 +216,23 @@ class DeliveryService:
         if _etag_matches(headers.get("if-none-match", ""), _etag(identity)):
             return Delivery(304, {**common, "ETag": _etag(identity)})
         key = result_key(identity)
-        if self.results is not None:
-            cached = await asyncio.to_thread(self.results.get, key)
-            if cached is not None:
-                headers = {**common, **cached.headers, "ETag": _etag(identity)}
-                return Delivery(200, {**headers, "Content-Type": cached.content_type}, cached.body)
+        # format=json describes and makes nothing: free, like the SDK's info.
+        metered = None
+        if options.format != "json":
+            metered = transformation_key(resolved.name, canonical(options))
+        cached = await self._cached(key)
+        if cached is not None:
+            if metered is not None:  # a new window counts it again, quota or not
+                await self.meter.count(metered, enforce_quota=False)
+            headers = {**common, **cached.headers, "ETag": _etag(identity)}
+            return Delivery(200, {**headers, "Content-Type": cached.content_type}, cached.body)
         making = self._making.get(key)
         if making is None:
             # A task of its own, not this request's coroutine: a client that hangs up must not
             # cancel the work the other requests wait for.
-            making = asyncio.ensure_future(self._make(key, identity, options, hints, resolved))
+            making = asyncio.ensure_future(
+                self._make(key, identity, options, hints, resolved, metered)
+            )
             self._making[key] = making
             making.add_done_callback(functools.partial(self._made, key))
         try:
@@ -223,6 +250,28 @@ class DeliveryService:
             200, {**headers, "Content-Type": made.result.content_type}, made.result.body
         )
 
+    async def _cached(self, key: str) -> CachedResult | None:
+        """From this server's cache, else from the fleet's (and then kept here too)."""
+        if self.results is not None:
+            cached = await asyncio.to_thread(self.results.get, key)
+            if cached is not None:
+                return cached
+        if self.shared is None:
+            return None
+        cached = await asyncio.to_thread(self.shared.get, key)
+        if cached is not None and self.results is not None:
+            await self._keep(self.results.put, key, cached)
+        return cached
+
+    @staticmethod
+    async def _keep(
+        put: Callable[[str, CachedResult], None], key: str, result: CachedResult
+    ) -> None:
+        try:
+            await asyncio.to_thread(put, key, result)
+        except OSError as error:  # a full or read-only disk costs speed, not the answer
+            log.warning("result cache: cannot keep %s: %s", key, error)
+
     def _made(self, key: str, making: asyncio.Future[_Made]) -> None:
         if self._making.get(key) is making:
             del self._making[key]
@@ -236,8 +285,14 @@ class DeliveryService:
         options: Options,
         hints: ClientHints,
         resolved: ResolvedSource,
+        metered: str | None,
     ) -> _Made:
-        """Read, find faces if asked, transform, and keep the result in the cache."""
+        """Read, find faces if asked, transform, count, and keep the result in the cache.
+
+        Counted once made: a transformation that fails costs nothing.
+        """
+        if metered is not None:
+            await self.meter.check(metered)  # past the quota, refuse before any work
         data = await self.read(resolved)
         lookup = None
         extra: dict[str, str] = {}
@@ -254,15 +309,17 @@ class DeliveryService:
             made = CachedResult(json.dumps(result.body).encode(), "application/json", extra)
         else:
             made = CachedResult(result.data, result.media_type, extra)
+        if metered is not None:
+            await self.meter.count(metered)
         unavailable = lookup is not None and lookup.faces is None
-        if self.results is not None and not unavailable:
+        if not unavailable:
             kept = made
             if "Focal-Gravity" in extra:
                 # Later hits did not look the faces up: say where the answer came from.
                 gravity = re.sub(r"from=\w+", "from=cache", extra["Focal-Gravity"])
                 kept = CachedResult(made.body, made.content_type, {"Focal-Gravity": gravity})
-            try:
-                await asyncio.to_thread(self.results.put, key, kept)
-            except OSError as error:  # a full or read-only disk costs speed, not the answer
-                log.warning("result cache: cannot keep %s: %s", key, error)
+            if self.results is not None:
+                await self._keep(self.results.put, key, kept)
+            if self.shared is not None:
+                await asyncio.to_thread(self.shared.put, key, kept)  # never raises
         return _Made(identity, made, unavailable)

@@ -324,13 +324,16 @@ class HostedImages:
         async with self.delivery.jobs.admit():
             data = await self._read(record)
             resolved = ResolvedSource(
+                name=f"hosted:{image_id}",
                 fingerprint=f"hosted:{image_id}:{record.content_hash}",
                 original_url=f"/images/{image_id}/public",
                 data=data,
             )
-            return await self.delivery.deliver_resolved(
+            delivered = await self.delivery.deliver_resolved(
                 options, hints, resolved, headers, cache_control
             )
+        self.delivery.meter.note_delivery()
+        return delivered
 
 
 def describe(record: ImageRecord, variant_urls: list[str]) -> dict[str, Any]:

@@ -37,12 +37,12 @@ def result_key(identity: str) -> str:
     return hashlib.sha256(identity.encode()).hexdigest()
 
 
-def _encode(result: CachedResult) -> bytes:
+def encode_result(result: CachedResult) -> bytes:
     meta = json.dumps({"content_type": result.content_type, "headers": result.headers}).encode()
     return _HEADER.pack(_MAGIC, len(meta), len(result.body)) + meta + result.body
 
 
-def _decode(data: bytes) -> CachedResult | None:
+def decode_result(data: bytes) -> CachedResult | None:
     """None for a file that is not a whole entry (a torn write after a power loss)."""
     if len(data) < _HEADER.size:
         return None
@@ -109,7 +109,7 @@ class ResultCache:
         result = None
         if known:
             try:
-                result = _decode(path.read_bytes())
+                result = decode_result(path.read_bytes())
                 os.utime(path)  # recency survives a restart
             except OSError:  # evicted since the look-up, or unreadable: a miss
                 result = None
@@ -125,7 +125,7 @@ class ResultCache:
         return result
 
     def put(self, key: str, result: CachedResult) -> None:
-        data = _encode(result)
+        data = encode_result(result)
         if len(data) > self.max_bytes:
             return  # would evict everything and still not fit
         path = self._path(key)

@@ -1,0 +1,173 @@
+"""Metering: unique transformations per rolling 30 days, hosted deliveries, and the quota.
+
+A transformation's key is (source, canonical options): two spellings of one variant are one
+key, and `format=auto` is one key whatever format each browser gets. The catalog counts a
+key once per window (`UsageStore.count_transformation`), so cache hits, retries and other
+servers add nothing. A memo of the keys known to be counted spares the catalog on repeats:
+it only ever says "counted until T", which stays true whatever other processes do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import threading
+from collections import Counter, OrderedDict
+from collections.abc import Callable
+from datetime import date, timedelta
+from typing import Any
+
+from focal.catalog import Metric, QuotaReached, UsageStore
+from focal.catalog.times import from_micros, now_micros
+from focal.catalog.usage import WINDOW_DAYS, WINDOW_MICROS, day_number
+from focal.errors import ErrorKind, FocalError
+
+Clock = Callable[[], int]  # catalog time: microseconds since the epoch, UTC
+MEMO_SIZE = 100_000  # keys remembered as counted (about 15 MB at most)
+
+
+def transformation_key(source: str, options: str) -> str:
+    return hashlib.sha256(f"{source}\n{options}".encode()).hexdigest()
+
+
+def _quota_error(reached: QuotaReached) -> FocalError:
+    frees = from_micros(reached.frees_at).strftime("%Y-%m-%d %H:%M UTC")
+    return FocalError(
+        ErrorKind.QUOTA_EXCEEDED,
+        f"the quota of {reached.quota:,} unique transformations per {WINDOW_DAYS} days is used "
+        f"up: variants already made are still served, new ones can be made again from {frees} "
+        "(or raise FOCAL_TRANSFORMATION_QUOTA)",
+    )
+
+
+class Meter:
+    def __init__(self, usage: UsageStore, quota: int = 0, clock: Clock = now_micros) -> None:
+        self.usage = usage
+        self.quota = quota  # 0: none
+        self.clock = clock
+        self._counted: OrderedDict[str, int] = OrderedDict()  # key -> start of its window
+        self._deliveries: Counter[int] = Counter()  # by day, not yet in the catalog
+        self._lock = threading.Lock()
+
+    def _known(self, key: str) -> bool:
+        with self._lock:
+            started = self._counted.get(key)
+            if started is None:
+                return False
+            if started > self.clock() - WINDOW_MICROS:
+                self._counted.move_to_end(key)
+                return True
+            del self._counted[key]
+            return False
+
+    def _remember(self, key: str, started: int) -> None:
+        with self._lock:
+            self._counted[key] = started
+            self._counted.move_to_end(key)
+            while len(self._counted) > MEMO_SIZE:
+                self._counted.popitem(last=False)
+
+    async def check(self, key: str) -> None:
+        """Refuse, before any work, a transformation that would be new past the quota."""
+        if self.quota <= 0 or self._known(key):
+            return
+        try:
+            await asyncio.to_thread(self.usage.check_quota, key, self.clock(), self.quota)
+        except QuotaReached as reached:
+            raise _quota_error(reached) from None
+
+    async def count(self, key: str, *, enforce_quota: bool = True) -> None:
+        """Count a transformation made or served, once per window.
+
+        `enforce_quota=False` for results served from the cache: a variant already made is
+        served whatever the quota, as the hosted product does.
+        """
+        if self._known(key):
+            return
+        quota = self.quota if enforce_quota else 0
+        try:
+            started = await asyncio.to_thread(
+                self.usage.count_transformation, key, self.clock(), quota
+            )
+        except QuotaReached as reached:
+            raise _quota_error(reached) from None
+        self._remember(key, started)
+
+    def note_delivery(self) -> None:
+        """One hosted image served; kept in memory and added to the catalog by `flush`."""
+        day = day_number(self.clock())
+        with self._lock:
+            self._deliveries[day] += 1
+
+    def flush(self) -> None:
+        """Add the deliveries noted so far to the catalog (synchronous)."""
+        with self._lock:
+            pending, self._deliveries = self._deliveries, Counter()
+        if not pending:
+            return
+        try:
+            self.usage.add(Metric.DELIVERIES, pending.items())
+        except BaseException:
+            with self._lock:  # try again at the next flush
+                self._deliveries.update(pending)
+            raise
+
+    async def flush_every(self, seconds: float) -> None:
+        """Flush in the background until cancelled; a server loses at most this much on a crash."""
+        while True:
+            await asyncio.sleep(seconds)
+            await asyncio.to_thread(self.flush)
+
+
+def usage_report(
+    usage: UsageStore,
+    first: date,
+    last: date,
+    *,
+    price_per_1000: float,
+    quota: int,
+    now: int,
+) -> dict[str, Any]:
+    """Daily and total usage from `first` to `last` (UTC days, both included), with cost."""
+    if last < first:
+        raise FocalError(ErrorKind.BAD_REQUEST, f"'to' ({last}) is before 'from' ({first})")
+    if (last - first).days > 3660:
+        raise FocalError(ErrorKind.BAD_REQUEST, "ask for at most ten years at a time")
+
+    def cost(transformations: int) -> float:
+        return round(transformations * price_per_1000 / 1000, 4)
+
+    days = usage.daily(first, last)
+    total = sum(day.transformations for day in days)
+    return {
+        "from": first.isoformat(),
+        "to": last.isoformat(),
+        "price_per_1000_transformations": price_per_1000,
+        "days": [
+            {
+                "date": day.day.isoformat(),
+                "unique_transformations": day.transformations,
+                "deliveries": day.deliveries,
+                "images_stored": day.images_stored,
+                "cost": cost(day.transformations),
+            }
+            for day in days
+        ],
+        "total": {
+            "unique_transformations": total,
+            "deliveries": sum(day.deliveries for day in days),
+            "images_stored": days[-1].images_stored,
+            "cost": cost(total),
+        },
+        "window": {
+            "days": WINDOW_DAYS,
+            "unique_transformations": usage.in_window(now),
+            "quota": quota or None,
+        },
+    }
+
+
+def report_range(first: date | None, last: date | None, today: date) -> tuple[date, date]:
+    """The days a report covers: by default the last 30 days, today included."""
+    last = last or today
+    return first or last - timedelta(days=WINDOW_DAYS - 1), last
