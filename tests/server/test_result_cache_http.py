@@ -63,6 +63,7 @@ def test_concurrent_requests_for_a_new_variant_make_it_once(
     assert len({response.content for response in responses}) == 1
     assert len({response.headers["etag"] for response in responses}) == 1
     assert delivery.transformations == 1
+    assert delivery.meter.usage.in_window(delivery.meter.clock()) == 1  # one counted
 
     # Later: from the cache, no transformation.
     assert delivery.results is not None

@@ -63,12 +63,13 @@ def add_usage(connection: Connection, metric: Metric, day: int, amount: int = 1)
             connection.execute(insert(usage_daily).values(**values))
 
 
-@dataclass(frozen=True)
 class QuotaReached(Exception):
     """A new transformation past the quota; `frees_at` is when the oldest count runs out."""
 
-    quota: int
-    frees_at: int
+    def __init__(self, quota: int, frees_at: int) -> None:
+        super().__init__(quota, frees_at)
+        self.quota = quota
+        self.frees_at = frees_at
 
 
 @dataclass(frozen=True)
