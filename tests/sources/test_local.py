@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 
@@ -88,3 +89,27 @@ def test_fingerprint_changes_with_the_file(origin: LocalOrigin) -> None:
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
     assert origin.read("a.jpg").fingerprint != first
     assert str(origin.root) not in first
+
+
+def test_fingerprint_is_the_content_hash_remembered_by_stat(
+    origin: LocalOrigin, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (origin.root / "copy.jpg").write_bytes((origin.root / "a.jpg").read_bytes())
+    first = origin.stat("a.jpg")
+    assert first.data is not None  # read once, to hash it
+    assert first.fingerprint == "file:" + hashlib.sha256(first.data).hexdigest()
+    assert origin.stat("copy.jpg").fingerprint == first.fingerprint  # same content, same print
+    assert origin.stat(".//a.jpg").name == "a.jpg"
+
+    def no_reading(*_: object) -> bytes:
+        raise AssertionError("a known file was read again")
+
+    monkeypatch.setattr(LocalOrigin, "load", no_reading)
+    again = origin.stat("a.jpg")
+    assert again.fingerprint == first.fingerprint and again.data is None
+    # Touched without a change of content: read again, and the same fingerprint.
+    monkeypatch.undo()
+    path = origin.root / "a.jpg"
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    assert origin.stat("a.jpg").fingerprint == first.fingerprint

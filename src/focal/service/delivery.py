@@ -153,7 +153,7 @@ class DeliveryService:
             return ResolvedSource(f"url:{url}", fingerprint, url, data=fetched.data)
         local = await asyncio.to_thread(self.origin.stat, source)
         return ResolvedSource(
-            f"origin:{local.relative}",
+            f"origin:{local.name}",
             local.fingerprint,
             "/originals/" + source.lstrip("/"),
             local=local,

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
 from focal.errors import ErrorKind, FocalError
+
+HASHES_KEPT = 65_536  # files whose content hash is remembered (about 15 MB)
 
 
 @dataclass(frozen=True)
 class LocalSource:
     data: bytes
     path: Path
-    fingerprint: str  # changes whenever the file does (size, modification time, inode)
+    fingerprint: str  # the content's hash: equal contents, equal fingerprints
 
 
 @dataclass(frozen=True)
@@ -20,14 +26,28 @@ class LocalFile:
     path: Path
     fingerprint: str
     relative: str
+    name: str  # the path under the root, as one spelling: what metering counts by
+    data: bytes | None = None  # read already, to hash it
+
+
+def _stat_key(stat: os.stat_result) -> tuple[int, ...]:
+    """Changes whenever the file does; ctime also catches a rewrite that restored mtime."""
+    return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
 
 
 class LocalOrigin:
-    """Reads files under one root folder, never outside it."""
+    """Reads files under one root folder, never outside it.
+
+    A file's fingerprint is the SHA-256 of its content, so servers with copies of one folder
+    agree on it (shared results, ETags). The hash is remembered by the file's stat, so a
+    repeat costs a stat, not a read.
+    """
 
     def __init__(self, root: Path, max_bytes: int) -> None:
         self.root = root.resolve()
         self.max_bytes = max_bytes
+        self._hashes: OrderedDict[tuple[int, ...], str] = OrderedDict()
+        self._lock = threading.Lock()
 
     def locate(self, relative: str) -> Path:
         """The file for a URL path, refusing anything that would leave the root."""
@@ -51,8 +71,27 @@ class LocalOrigin:
         return path
 
     def stat(self, relative: str) -> LocalFile:
-        """The file and its fingerprint, without reading it (enough to answer a 304)."""
+        """The file and its fingerprint; read only if its hash is not known yet."""
         path = self.locate(relative)
+        name = path.relative_to(self.root).as_posix()
+        stat = self._stat(path, relative)
+        key = _stat_key(stat)
+        with self._lock:
+            digest = self._hashes.get(key)
+            if digest is not None:
+                self._hashes.move_to_end(key)
+                return LocalFile(path, f"file:{digest}", relative, name)
+        file = LocalFile(path, "", relative, name)
+        data = self.load(file)
+        digest = hashlib.sha256(data).hexdigest()
+        if _stat_key(self._stat(path, relative)) == key:  # not changed while read: remember
+            with self._lock:
+                self._hashes[key] = digest
+                while len(self._hashes) > HASHES_KEPT:
+                    self._hashes.popitem(last=False)
+        return LocalFile(path, f"file:{digest}", relative, name, data)
+
+    def _stat(self, path: Path, relative: str) -> os.stat_result:
         try:
             stat = path.stat()
         except OSError as error:
@@ -62,10 +101,11 @@ class LocalOrigin:
                 ErrorKind.SOURCE_TOO_LARGE,
                 f"the original is {stat.st_size:,} bytes; the limit is {self.max_bytes:,} bytes",
             )
-        fingerprint = f"file:{stat.st_ino}:{stat.st_size}:{stat.st_mtime_ns}"
-        return LocalFile(path=path, fingerprint=fingerprint, relative=relative)
+        return stat
 
     def load(self, file: LocalFile) -> bytes:
+        if file.data is not None:
+            return file.data
         try:
             with open(file.path, "rb") as handle:
                 data = handle.read(self.max_bytes + 1)
