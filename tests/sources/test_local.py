@@ -95,10 +95,13 @@ def test_fingerprint_is_the_content_hash_remembered_by_stat(
     origin: LocalOrigin, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     (origin.root / "copy.jpg").write_bytes((origin.root / "a.jpg").read_bytes())
-    first = origin.stat("a.jpg")
+    unknown = origin.stat("a.jpg")
+    assert unknown.fingerprint == "" and unknown.data is None  # stat alone reads nothing
+    first = origin.hashed(unknown)
     assert first.data is not None  # read once, to hash it
     assert first.fingerprint == "file:" + hashlib.sha256(first.data).hexdigest()
-    assert origin.stat("copy.jpg").fingerprint == first.fingerprint  # same content, same print
+    copy = origin.hashed(origin.stat("copy.jpg"))
+    assert copy.fingerprint == first.fingerprint  # same content, same fingerprint
     assert origin.stat(".//a.jpg").name == "a.jpg"
 
     def no_reading(*_: object) -> bytes:
@@ -112,4 +115,5 @@ def test_fingerprint_is_the_content_hash_remembered_by_stat(
     path = origin.root / "a.jpg"
     stat = path.stat()
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
-    assert origin.stat("a.jpg").fingerprint == first.fingerprint
+    assert origin.stat("a.jpg").fingerprint == ""
+    assert origin.hashed(origin.stat("a.jpg")).fingerprint == first.fingerprint

@@ -32,11 +32,16 @@ class ServiceCollector(Collector):
             "focal_transformations", "Images transformed (cache misses)", delivery.transformations
         )
         yield CounterMetricFamily(
+            "focal_coalesced_requests",
+            "Requests that waited for another's transformation of their variant",
+            delivery.coalesced,
+        )
+        yield CounterMetricFamily(
             "focal_face_detections", "Face detections run", delivery.detectors.tasks_run
         )
         yield GaugeMetricFamily(
             "focal_image_requests_admitted",
-            "Requests in image work or waiting for it",
+            "Requests holding an original in memory or image work (or waiting for it)",
             delivery.jobs.admitted,
         )
         cache = delivery.results

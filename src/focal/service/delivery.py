@@ -7,12 +7,13 @@ and body, or raises a FocalError.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import hashlib
 import json
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 from focal.catalog import FaceBoxStore, UsageStore, catalog_url, open_catalog
@@ -29,7 +30,7 @@ from focal.service.metering import Clock, Meter, transformation_key
 from focal.service.result_cache import CachedResult, ResultCache, result_key
 from focal.service.shared_results import SharedResults
 from focal.service.transform import Described, transform
-from focal.sources.local import LocalFile, LocalOrigin
+from focal.sources.local import LocalOrigin
 from focal.sources.origins import is_loop
 from focal.sources.remote import RemoteFetcher
 from focal.storage import open_blob_store
@@ -59,8 +60,9 @@ class ResolvedSource:
     name: str  # what metering counts by: a replaced original is the same source
     fingerprint: str
     original_url: str  # where onerror=redirect sends the client
-    data: bytes | None = None  # fetched already (remote)
-    local: LocalFile | None = None  # still to be read (origin folder)
+    # Read already (remote, or an origin file seen for the first time), under an admission.
+    data: bytes | None = None
+    load: Callable[[], Awaitable[bytes]] | None = None  # reads it when a transformation needs it
 
 
 def is_remote(source: str) -> bool:
@@ -130,6 +132,7 @@ class DeliveryService:
         # the same task instead of each making it.
         self._making: dict[str, asyncio.Future[_Made]] = {}
         self.transformations = 0  # transformations started (not cache hits nor waiters)
+        self.coalesced = 0  # requests that waited for another's transformation of their variant
 
     async def aclose(self) -> None:
         await asyncio.to_thread(self.meter.flush)
@@ -144,26 +147,37 @@ class DeliveryService:
         key = await asyncio.to_thread(content_hash, data)
         return await self.faces.locate(data, key)
 
-    async def resolve(self, source: str) -> ResolvedSource:
+    async def resolve(self, source: str, held: contextlib.AsyncExitStack) -> ResolvedSource:
+        """Find the source and its fingerprint.
+
+        Bytes it brings into memory (a fetch, a file seen for the first time) are held under
+        an admission of `self.jobs` entered into `held`: over capacity, nothing is read.
+        """
         if is_remote(source):
+            await held.enter_async_context(self.jobs.admit())
             url = normalize_remote(source)
             fetched = await self.fetcher.fetch(url)
             validator = fetched.etag or hashlib.sha256(fetched.data).hexdigest()
             fingerprint = f"url:{fetched.url}:{validator}"
             return ResolvedSource(f"url:{url}", fingerprint, url, data=fetched.data)
         local = await asyncio.to_thread(self.origin.stat, source)
+        if not local.fingerprint:  # not seen before: read it to hash it
+            await held.enter_async_context(self.jobs.admit())
+            local = await asyncio.to_thread(self.origin.hashed, local)
         return ResolvedSource(
             f"origin:{local.name}",
             local.fingerprint,
             "/originals/" + source.lstrip("/"),
-            local=local,
+            data=local.data,
+            load=functools.partial(asyncio.to_thread, self.origin.load, local),
         )
 
-    async def read(self, resolved: ResolvedSource) -> bytes:
+    @staticmethod
+    async def read(resolved: ResolvedSource) -> bytes:
         if resolved.data is not None:
             return resolved.data
-        assert resolved.local is not None
-        return await asyncio.to_thread(self.origin.load, resolved.local)
+        assert resolved.load is not None, "a resolved source has its bytes or a way to them"
+        return await resolved.load()
 
     def variant_identity(self, options: Options, hints: ClientHints, fingerprint: str) -> str:
         """Everything the response depends on: source, options, and the client facts used."""
@@ -195,8 +209,8 @@ class DeliveryService:
             )
         options = parse_options(options_text)
         hints = ClientHints.from_headers(headers)
-        async with self.jobs.admit():
-            resolved = await self.resolve(source)
+        async with contextlib.AsyncExitStack() as held:
+            resolved = await self.resolve(source, held)
             return await self.deliver_resolved(options, hints, resolved, headers)
 
     async def deliver_resolved(
@@ -207,7 +221,12 @@ class DeliveryService:
         headers: Mapping[str, str],
         cache_control: str | None = None,
     ) -> Delivery:
-        """A variant of a source already found (callers hold an admission of `self.jobs`)."""
+        """A variant of a source already found.
+
+        Only bytes in memory and the transformation take a place in `self.jobs`: cache hits
+        and requests waiting for another's transformation of their variant hold none (unless
+        they read their source), so a burst for one variant is not refused as busy.
+        """
         identity = self.variant_identity(options, hints, resolved.fingerprint)
         common = {"Cache-Control": cache_control or self.settings.cache_control}
         vary = self._vary(options)
@@ -235,6 +254,8 @@ class DeliveryService:
             )
             self._making[key] = making
             making.add_done_callback(functools.partial(self._made, key))
+        else:
+            self.coalesced += 1
         try:
             made = await asyncio.shield(making)
         except FocalError as error:
@@ -291,35 +312,39 @@ class DeliveryService:
 
         Counted once made: a transformation that fails costs nothing.
         """
-        if metered is not None:
-            await self.meter.check(metered)  # past the quota, refuse before any work
-        data = await self.read(resolved)
-        lookup = None
-        extra: dict[str, str] = {}
-        if options.gravity.mode == "face":
-            lookup = await self.locate_faces(data)
-            extra["Focal-Gravity"] = _describe_gravity(lookup)
-            if lookup.faces is None:
-                # A centre crop made while the detector was down must not be cached as the
-                # answer: the next request should get the faces.
-                identity += "\nfaces-unavailable"
-        self.transformations += 1
-        result = await self.jobs.run(transform, data, options, hints, self.limits, lookup)
-        if isinstance(result, Described):
-            made = CachedResult(json.dumps(result.body).encode(), "application/json", extra)
-        else:
-            made = CachedResult(result.data, result.media_type, extra)
-        if metered is not None:
-            await self.meter.count(metered)
-        unavailable = lookup is not None and lookup.faces is None
-        if not unavailable:
-            kept = made
-            if "Focal-Gravity" in extra:
-                # Later hits did not look the faces up: say where the answer came from.
-                gravity = re.sub(r"from=\w+", "from=cache", extra["Focal-Gravity"])
-                kept = CachedResult(made.body, made.content_type, {"Focal-Gravity": gravity})
-            if self.results is not None:
-                await self._keep(self.results.put, key, kept)
-            if self.shared is not None:
-                await asyncio.to_thread(self.shared.put, key, kept)  # never raises
-        return _Made(identity, made, unavailable)
+        # A place in image work for the work; a source read already was read under its
+        # request's place, which the work uses.
+        place = self.jobs.admit() if resolved.data is None else contextlib.nullcontext()
+        async with place:
+            if metered is not None:
+                await self.meter.check(metered)  # past the quota, refuse before any work
+            data = await self.read(resolved)
+            lookup = None
+            extra: dict[str, str] = {}
+            if options.gravity.mode == "face":
+                lookup = await self.locate_faces(data)
+                extra["Focal-Gravity"] = _describe_gravity(lookup)
+                if lookup.faces is None:
+                    # A centre crop made while the detector was down must not be cached as the
+                    # answer: the next request should get the faces.
+                    identity += "\nfaces-unavailable"
+            self.transformations += 1
+            result = await self.jobs.run(transform, data, options, hints, self.limits, lookup)
+            if isinstance(result, Described):
+                made = CachedResult(json.dumps(result.body).encode(), "application/json", extra)
+            else:
+                made = CachedResult(result.data, result.media_type, extra)
+            if metered is not None:
+                await self.meter.count(metered)
+            unavailable = lookup is not None and lookup.faces is None
+            if not unavailable:
+                kept = made
+                if "Focal-Gravity" in extra:
+                    # Later hits did not look the faces up: say where the answer came from.
+                    gravity = re.sub(r"from=\w+", "from=cache", extra["Focal-Gravity"])
+                    kept = CachedResult(made.body, made.content_type, {"Focal-Gravity": gravity})
+                if self.results is not None:
+                    await self._keep(self.results.put, key, kept)
+                if self.shared is not None:
+                    await asyncio.to_thread(self.shared.put, key, kept)  # never raises
+            return _Made(identity, made, unavailable)

@@ -5,6 +5,7 @@ delivered as named or flexible variants through the same pipeline as `/cdn-cgi/i
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import hmac
 import time
@@ -321,17 +322,16 @@ class HostedImages:
         ttl = self.settings.browser_ttl
         visibility = "private" if record.require_signed_urls else "public"
         cache_control = f"{visibility}, max-age={ttl}, stale-while-revalidate=7200"
-        async with self.delivery.jobs.admit():
-            data = await self._read(record)
-            resolved = ResolvedSource(
-                name=f"hosted:{image_id}",
-                fingerprint=f"hosted:{image_id}:{record.content_hash}",
-                original_url=f"/images/{image_id}/public",
-                data=data,
-            )
-            delivered = await self.delivery.deliver_resolved(
-                options, hints, resolved, headers, cache_control
-            )
+        # The catalog's content hash is the fingerprint: a cache hit or a 304 reads no blob.
+        resolved = ResolvedSource(
+            name=f"hosted:{image_id}",
+            fingerprint=f"hosted:{image_id}:{record.content_hash}",
+            original_url=f"/images/{image_id}/public",
+            load=functools.partial(self._read, record),
+        )
+        delivered = await self.delivery.deliver_resolved(
+            options, hints, resolved, headers, cache_control
+        )
         self.delivery.meter.note_delivery()
         return delivered
 

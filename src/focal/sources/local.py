@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import threading
@@ -71,25 +72,32 @@ class LocalOrigin:
         return path
 
     def stat(self, relative: str) -> LocalFile:
-        """The file and its fingerprint; read only if its hash is not known yet."""
+        """The file, with its fingerprint if its content is known: no reading.
+
+        An unknown file has an empty fingerprint: `hashed` reads it and makes one.
+        """
         path = self.locate(relative)
         name = path.relative_to(self.root).as_posix()
-        stat = self._stat(path, relative)
-        key = _stat_key(stat)
+        key = _stat_key(self._stat(path, relative))
         with self._lock:
             digest = self._hashes.get(key)
             if digest is not None:
                 self._hashes.move_to_end(key)
-                return LocalFile(path, f"file:{digest}", relative, name)
-        file = LocalFile(path, "", relative, name)
+        return LocalFile(path, f"file:{digest}" if digest else "", relative, name)
+
+    def hashed(self, file: LocalFile) -> LocalFile:
+        """The file read, with the fingerprint of what was read; remembered by its stat."""
+        if file.fingerprint:
+            return file
+        key = _stat_key(self._stat(file.path, file.relative))
         data = self.load(file)
         digest = hashlib.sha256(data).hexdigest()
-        if _stat_key(self._stat(path, relative)) == key:  # not changed while read: remember
+        if _stat_key(self._stat(file.path, file.relative)) == key:  # not changed while read
             with self._lock:
                 self._hashes[key] = digest
                 while len(self._hashes) > HASHES_KEPT:
                     self._hashes.popitem(last=False)
-        return LocalFile(path, f"file:{digest}", relative, name, data)
+        return dataclasses.replace(file, fingerprint=f"file:{digest}", data=data)
 
     def _stat(self, path: Path, relative: str) -> os.stat_result:
         try:
@@ -119,7 +127,7 @@ class LocalOrigin:
         return data
 
     def read(self, relative: str) -> LocalSource:
-        file = self.stat(relative)
+        file = self.hashed(self.stat(relative))
         return LocalSource(data=self.load(file), path=file.path, fingerprint=file.fingerprint)
 
     @staticmethod
