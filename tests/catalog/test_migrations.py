@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -95,3 +97,29 @@ def stored_image(image_id: str, uploaded: datetime, draft: bool = False) -> dict
         "uploaded": to_micros(uploaded),
         "draft": draft,
     }
+
+
+MIGRATE = """
+import sys
+from focal.catalog import open_catalog
+open_catalog(sys.argv[1]).dispose()
+"""
+
+
+def test_servers_starting_together_on_a_new_catalog_take_turns(database_url: str) -> None:
+    # Real processes, as servers are; each opens (and so migrates) the same empty catalog.
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", MIGRATE, database_url],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(6)
+    ]
+    for process in processes:
+        _, errors = process.communicate(timeout=120)
+        assert process.returncode == 0, errors.decode()[-2000:]
+    assert version_of(database_url) == len(migrations.MIGRATIONS)
+    engine = open_catalog(database_url)
+    assert [v.name for v in HostedCatalog(engine).list_variants()] == ["public"]
+    engine.dispose()

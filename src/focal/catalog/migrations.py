@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
-from sqlalchemy import Connection, Engine, func, inspect, select
+from sqlalchemy import Connection, Engine, create_engine, event, func, inspect, select
+from sqlalchemy.pool import NullPool
 
 from focal.catalog import schema
 from focal.catalog.usage import DAY_MICROS, Metric, add_usage
+
+MIGRATION_LOCK = 0x466F63616C  # "Focal": the advisory lock key of migrations on PostgreSQL
+MIGRATION_WAIT_SECONDS = 60  # how long a server waits for another's migration on SQLite
 
 
 def _v1_face_boxes(connection: Connection) -> None:
@@ -56,14 +61,45 @@ def current_version(connection: Connection) -> int:
     return int(version or 0)
 
 
+def _apply(connection: Connection) -> int:
+    version = current_version(connection)
+    if version == 0:
+        schema.schema_version.create(connection, checkfirst=True)
+        connection.execute(schema.schema_version.insert().values(version=0))
+    for number, step in enumerate(MIGRATIONS[version:], start=version + 1):
+        step(connection)
+        connection.execute(schema.schema_version.update().values(version=number))
+    return len(MIGRATIONS)
+
+
+def _manual_transactions(dbapi_connection: Any, _record: Any) -> None:
+    # pysqlite would run DDL outside any transaction; SQLAlchemy's begin event says BEGIN.
+    dbapi_connection.isolation_level = None
+
+
+def _begin_immediate(connection: Connection) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE")  # the write lock, before reading the version
+
+
 def migrate(engine: Engine) -> int:
-    """Bring the catalog to the latest version; returns that version."""
+    """Bring the catalog to the latest version; returns that version.
+
+    Servers that start together on a new catalog take turns: the version is read and the
+    steps run under a lock held to the end of one transaction (PostgreSQL: an advisory lock;
+    SQLite: BEGIN IMMEDIATE, on a connection of its own where DDL is transactional too).
+    """
+    if engine.dialect.name == "sqlite" and engine.url.database not in (None, "", ":memory:"):
+        exclusive = create_engine(
+            engine.url, poolclass=NullPool, connect_args={"timeout": MIGRATION_WAIT_SECONDS}
+        )
+        event.listen(exclusive, "connect", _manual_transactions)
+        event.listen(exclusive, "begin", _begin_immediate)
+        try:
+            with exclusive.begin() as connection:
+                return _apply(connection)
+        finally:
+            exclusive.dispose()
     with engine.begin() as connection:
-        version = current_version(connection)
-        if version == 0:
-            schema.schema_version.create(connection, checkfirst=True)
-            connection.execute(schema.schema_version.insert().values(version=0))
-        for number, step in enumerate(MIGRATIONS[version:], start=version + 1):
-            step(connection)
-            connection.execute(schema.schema_version.update().values(version=number))
-        return len(MIGRATIONS)
+        if engine.dialect.name == "postgresql":
+            connection.execute(select(func.pg_advisory_xact_lock(MIGRATION_LOCK)))
+        return _apply(connection)
