@@ -20,12 +20,10 @@ from typing import Any
 import httpx
 import pytest
 import pyvips
-from obstore.store import S3Store
 
 from conftest import RunningServer, read_photo
 from focal.options import canonical, parse_options
 from focal.service import DeliveryService
-from focal.storage import S3BlobStore
 
 TOKEN = "fleet-test-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -236,34 +234,18 @@ def test_a_fleet_shares_results_through_the_blob_store(
         assert made_a.shared.hits == 1
 
 
-def _take_down(server: RunningServer, store: str, place: Path, endpoint: str) -> None:
-    """Make the fleet's store of `server` (started on `place` or `endpoint`) fail every call."""
+def _take_down(server: RunningServer, store: str, place: Path) -> None:
+    """Make the fleet's folder store of `server` (started on `place`) fail every call."""
     shared = _delivery(server).shared
     assert shared is not None
+    shutil.rmtree(place)
     if store == "folder":  # a symlink to itself: every access fails (ELOOP), as on a bad mount
-        shutil.rmtree(place)
         place.symlink_to(place)
-        return
-    # The same endpoint, without retries: obstore's default of ten retries with random
-    # back-off takes 2 to 11 s per call here, and the s3:// URL has no parameter to lower it.
-    shared.blobs.close()
-    shared.blobs = S3BlobStore(
-        S3Store(
-            "focal-test",
-            prefix="fleet",
-            config={
-                "endpoint": endpoint,
-                "region": "us-east-1",
-                "access_key_id": "focal-test-key",
-                "secret_access_key": "focal-test-secret",
-            },
-            client_options={"allow_http": True},
-            retry_config={"max_retries": 0},
-        )
-    )
+    else:  # a regular file where the folder was: a put used to answer 500
+        place.write_bytes(b"not a folder")
 
 
-@pytest.mark.parametrize("store", ["s3", "folder"])
+@pytest.mark.parametrize("store", ["s3", "folder", "folder-is-a-file", "file-from-the-start"])
 def test_a_fleet_store_that_is_down_costs_speed_not_the_answer(
     store: str,
     start_server: Callable[..., RunningServer],
@@ -271,8 +253,10 @@ def test_a_fleet_store_that_is_down_costs_speed_not_the_answer(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """The fleet's store fails every call: an S3 endpoint that nothing listens on, or a
-    folder that can no longer be reached. The variant is still made and served, right, and
-    the failed calls are counted; a repeat comes from the server's own cache."""
+    folder that can no longer be reached or is a regular file now. The variant is still made
+    and served, right, and the failed calls are counted; a repeat comes from the server's own
+    cache. A store that is a regular file from the start can't be opened: the server starts
+    and serves without it."""
     for name in list(os.environ):  # no AWS_* variable of the machine may leak in
         if name.startswith("AWS_"):
             monkeypatch.delenv(name)
@@ -281,16 +265,23 @@ def test_a_fleet_store_that_is_down_costs_speed_not_the_answer(
     url = (
         f"s3://focal-test/fleet?endpoint={endpoint}&region=us-east-1"
         "&access_key_id=focal-test-key&secret_access_key=focal-test-secret"
+        "&max_retries=0"  # fail at once: obstore's ten retries take 2 to 11 s per call here
         if store == "s3"
         else f"file://{place}"
     )
+    if store == "file-from-the-start":
+        place.write_bytes(b"not a folder")
     server = start_server(shared_results_url=url)
     alone = start_server()  # the same server without a fleet store
     for running in (server, alone):
         (running.origin / "photo.jpg").write_bytes(read_photo("nature-1"))
-    _take_down(server, store, place, endpoint)
+    if store.startswith("folder"):
+        _take_down(server, store, place)
     delivery = _delivery(server)
-    assert delivery.shared is not None
+    if store == "file-from-the-start":
+        assert delivery.shared is None
+    else:
+        assert delivery.shared is not None
     path = server.image_url("width=300", "photo.jpg")
 
     with server.client() as client, alone.client() as reference:
@@ -303,11 +294,15 @@ def test_a_fleet_store_that_is_down_costs_speed_not_the_answer(
         image = pyvips.Image.new_from_buffer(served.content, "")
         assert (image.width, image.height) == (300, 200)
         assert delivery.transformations == 1
-        # The read and the write each failed; the read counted as a miss.
-        assert (delivery.shared.hits, delivery.shared.misses) == (0, 1)
-        assert delivery.shared.errors == 2
+        if delivery.shared is not None:
+            # The read and the write each failed; the read counted as a miss.
+            assert (delivery.shared.hits, delivery.shared.misses) == (0, 1)
+            assert delivery.shared.errors == 2
 
         again = client.get(path)  # from the server's own cache: the store is not asked again
         assert again.content == served.content
-        assert delivery.shared.errors == 2
         assert delivery.transformations == 1
+        if delivery.shared is not None:
+            assert delivery.shared.errors == 2
+    if store in ("folder-is-a-file", "file-from-the-start"):
+        assert place.read_bytes() == b"not a folder"  # the store never put anything in its place

@@ -120,6 +120,22 @@ def test_delete_prefix_of_many_blobs(store: BlobStore) -> None:
     assert store.get("cachet") == b"kept"
 
 
+def test_a_key_under_a_blob_is_a_limit_of_the_backend_never_a_bad_key(store: BlobStore) -> None:
+    """A bucket holds both `c` and `c/d`; a folder can't. It says so with OSError, as for any
+    call it can't do, never with ValueError, which means that the key itself is wrong."""
+    store.put("c", b"file")
+    store.put("a/b", b"inside")
+    for key in ("c/d", "a"):
+        try:
+            store.put(key, b"both")
+        except OSError:
+            assert isinstance(store, LocalBlobStore)
+        else:
+            assert store.get(key) == b"both"
+    assert store.get("c") == b"file"
+    assert store.get("a/b") == b"inside"
+
+
 BAD_KEYS = ["", "/abs", "../up", "a/../b", "a/./b", "a//b", "a/", "nul\x00", "new\nline", "é" * 513]
 
 

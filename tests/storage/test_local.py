@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -84,17 +85,59 @@ def test_deleting_the_last_blob_of_a_folder_removes_the_folder(
 
 
 def test_a_key_and_its_folder_cannot_both_be_blobs(local_store: LocalBlobStore) -> None:
+    # OSErrors, as for a disk that fails: the keys are good, the folder can't hold both.
     local_store.put("a/b", b"inside")
-    with pytest.raises(ValueError):
+    with pytest.raises(IsADirectoryError, match="blob key 'a' is a folder of other blobs"):
         local_store.put("a", b"over a folder")
     local_store.put("c", b"file")
-    with pytest.raises(ValueError):
+    with pytest.raises(NotADirectoryError, match="a folder of blob key 'c/d' is a blob here"):
         local_store.put("c/d", b"under a file")
-    with pytest.raises(ValueError):
+    with pytest.raises(NotADirectoryError, match="a folder of blob key 'c/d/e' is a blob here"):
         local_store.put("c/d/e", b"further under a file")
     assert local_store.get("a/b") == b"inside"
     assert local_store.get("c") == b"file"
+    with pytest.raises(BlobNotFound):  # as in a bucket: nothing is stored under that key
+        local_store.get("c/d")
     assert temporary_files(local_store.root) == []
+
+
+def test_a_root_that_is_a_file_is_a_broken_store_not_an_empty_one(tmp_path: Path) -> None:
+    root = tmp_path / "blobs"
+    store = LocalBlobStore(root)
+    store.put("images/x/original", b"data")
+    shutil.rmtree(root)
+    root.write_bytes(b"a file where the store's folder was")
+    for call in (
+        lambda: store.get("images/x/original"),
+        lambda: store.exists("images/x/original"),
+        lambda: store.put("images/x/original", b"new"),
+        lambda: store.put("k", b"new"),
+    ):
+        with pytest.raises(NotADirectoryError, match="the store's folder is a file, not a folder"):
+            call()
+    store.delete("images/x/original")  # nothing is stored there to delete
+    assert store.delete_prefix("images/") == 0
+    assert root.read_bytes() == b"a file where the store's folder was"
+
+    with pytest.raises(NotADirectoryError, match="the store's folder is a file, not a folder"):
+        LocalBlobStore(root)
+    with pytest.raises(NotADirectoryError):
+        LocalBlobStore(root / "under")
+
+
+def test_a_root_that_is_gone_is_a_broken_store_not_an_empty_one(tmp_path: Path) -> None:
+    root = tmp_path / "blobs"
+    store = LocalBlobStore(root)
+    store.put("images/x/original", b"data")
+    shutil.rmtree(root)
+    for call in (
+        lambda: store.get("images/x/original"),
+        lambda: store.exists("images/x/original"),
+        lambda: store.put("images/x/original", b"new"),
+    ):
+        with pytest.raises(FileNotFoundError, match="the store's folder can't be reached"):
+            call()
+    assert not root.exists()  # not made again behind the operator's back
 
 
 def test_temporary_files_are_not_blobs(local_store: LocalBlobStore) -> None:

@@ -6,12 +6,16 @@ cover what only a bucket has: URLs, credentials, prefixes, the objects themselve
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from focal.storage import BlobNotFound, S3BlobStore, open_blob_store
+from focal.storage.s3 import s3_store_from_url
 from storage.s3server import S3Server
+
+BASE = "s3://bucket/prefix?endpoint=http://127.0.0.1:9000&region=us-east-1"
 
 
 def test_open_blob_store_with_an_s3_url(
@@ -77,3 +81,69 @@ def test_prefixes_keep_stores_apart(s3_server: S3Server, clean_aws_environment: 
 def test_bad_storage_urls_are_refused(url: str, tmp_path: Path) -> None:
     with pytest.raises(ValueError):
         open_blob_store(url, tmp_path)
+
+
+def test_retries_and_timeout_from_the_url() -> None:
+    store = s3_store_from_url(f"{BASE}&max_retries=2&timeout=1500ms")
+    assert store.retry_config is not None and store.retry_config["max_retries"] == 2
+    assert store.client_options is not None
+    assert store.client_options["timeout"] == "1s 500ms"
+    assert store.client_options["connect_timeout"] == "1s 500ms"
+    assert store.config["endpoint"] == "http://127.0.0.1:9000"
+
+    no_retry = s3_store_from_url(f"{BASE}&max_retries=0&timeout=2s")
+    assert no_retry.retry_config is not None and no_retry.retry_config["max_retries"] == 0
+    assert no_retry.client_options is not None and no_retry.client_options["timeout"] == "2s"
+
+    # A longer timeout is for slow transfers: connecting keeps obstore's 5 s.
+    slow = s3_store_from_url(f"{BASE}&timeout=2m")
+    assert slow.client_options is not None
+    assert (slow.client_options["timeout"], slow.client_options["connect_timeout"]) == ("2m", "5s")
+
+
+def test_without_them_obstore_keeps_its_defaults() -> None:
+    store = s3_store_from_url(BASE)
+    assert store.retry_config is None  # 10 retries
+    assert store.client_options is not None
+    assert "timeout" not in store.client_options  # 30 s
+    assert "connect_timeout" not in store.client_options  # 5 s
+
+
+def test_defaults_apply_where_the_url_is_silent(tmp_path: Path) -> None:
+    defaults = {"max_retries": "1", "timeout": "2s"}
+    store = s3_store_from_url(BASE, defaults)
+    assert store.retry_config is not None and store.retry_config["max_retries"] == 1
+    assert store.client_options is not None and store.client_options["timeout"] == "2s"
+
+    own = s3_store_from_url(f"{BASE}&max_retries=4", defaults)  # the URL's own win
+    assert own.retry_config is not None and own.retry_config["max_retries"] == 4
+    assert own.client_options is not None and own.client_options["timeout"] == "2s"
+
+    blobs = open_blob_store(f"{BASE}&timeout=10s", tmp_path, s3_defaults=defaults)
+    assert isinstance(blobs, S3BlobStore)
+    assert blobs._store.client_options is not None
+    assert blobs._store.client_options["timeout"] == "10s"
+
+
+@pytest.mark.parametrize(
+    ("parameter", "message"),
+    [
+        ("max_retries=-1", "max_retries='-1' in the storage URL: give a whole number from 0"),
+        ("max_retries=1.5", "max_retries='1.5'"),
+        ("max_retries=", "max_retries=''"),
+        ("max_retries=ten", "max_retries='ten'"),
+        ("max_retries=101", "to 100"),
+        ("max_retries=99999999999999999999999", "max_retries="),
+        ("timeout=2", "timeout='2' in the storage URL: give a duration of at least 1ms"),
+        ("timeout=0s", "timeout='0s'"),
+        ("timeout=0.0001s", "timeout='0.0001s'"),
+        ("timeout=-2s", "timeout='-2s'"),
+        ("timeout=2 s", "timeout='2 s'"),
+        ("timeout=soon", "timeout='soon'"),
+        ("timeout=", "timeout=''"),
+        ("timeouts=2s", "unknown parameter 'timeouts'"),
+    ],
+)
+def test_bad_retries_and_timeouts_are_refused(parameter: str, message: str, tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        open_blob_store(f"{BASE}&{parameter}", tmp_path)

@@ -28,12 +28,11 @@ from focal.service.hints import ClientHints
 from focal.service.jobs import ImageJobs
 from focal.service.metering import Clock, Meter, transformation_key
 from focal.service.result_cache import CachedResult, ResultCache, result_key
-from focal.service.shared_results import SharedResults
+from focal.service.shared_results import open_shared_results
 from focal.service.transform import Described, transform
 from focal.sources.local import LocalOrigin
 from focal.sources.origins import is_loop
 from focal.sources.remote import RemoteFetcher
-from focal.storage import open_blob_store
 
 
 @dataclass(frozen=True)
@@ -123,11 +122,7 @@ class DeliveryService:
             if settings.result_cache_bytes > 0
             else None
         )
-        self.shared = (
-            SharedResults(open_blob_store(settings.shared_results_url, settings.data_dir))
-            if settings.shared_results_url
-            else None
-        )
+        self.shared = open_shared_results(settings.shared_results_url, settings.data_dir)
         # Transformations in work, by result key: concurrent requests for one variant wait on
         # the same task instead of each making it.
         self._making: dict[str, asyncio.Future[_Made]] = {}

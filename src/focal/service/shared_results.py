@@ -8,6 +8,8 @@ never found again and simply expire.
 
 The store is only ever a shortcut: a miss, a damaged entry or a store that is down costs the
 time to make the variant again, never the answer, so backend errors are logged and swallowed.
+Every call to a bucket fails fast for the same reason (`SHARED_S3_DEFAULTS`), and a store that
+can't even be opened leaves the server running without it.
 Methods are synchronous and thread-safe: callers use asyncio.to_thread.
 """
 
@@ -15,18 +17,26 @@ from __future__ import annotations
 
 import logging
 import threading
+from pathlib import Path
 
 from obstore.exceptions import BaseError as ObstoreError
 
 from focal.service.result_cache import CachedResult, decode_result, encode_result
 from focal.storage.base import BlobNotFound, BlobStore
 from focal.storage.keys import validate_key
+from focal.storage.url import open_blob_store
 
 log = logging.getLogger(__name__)
 
 # What a backend raises when it can't do its job: a folder's OSError, or obstore's errors
 # (network, credentials, a missing bucket) from the S3 store.
 _BACKEND_ERRORS = (OSError, ObstoreError)
+
+# For an s3:// URL that doesn't set them: one retry, and 2 s per attempt (to connect and for
+# the whole request), so a store that is down costs a request about 0.1 s if the connection
+# is refused and at most 4 s if nothing answers, where obstore's defaults (10 retries with
+# back-off, 30 s per request) cost 2 to 11 s, or minutes.
+SHARED_S3_DEFAULTS = {"max_retries": "1", "timeout": "2s"}
 
 
 def _reason(error: Exception) -> str:
@@ -98,3 +108,30 @@ class SharedResults:
     def close(self) -> None:
         """Close the blob store, which this owns: open one per SharedResults."""
         self.blobs.close()
+
+
+def open_shared_results(url: str, data_dir: Path) -> SharedResults | None:
+    """The fleet's store at `url` (the `shared_results_url` setting), or None without one.
+
+    A URL that is wrong raises ValueError: that is a mistake to fix before serving. A store
+    that can't be opened (a file where its folder should be, a folder that can't be made) is
+    logged, and the server runs without it until restarted: it costs speed, never the answer.
+    """
+    if not url:
+        return None
+    try:
+        blobs = open_blob_store(url, data_dir, s3_defaults=SHARED_S3_DEFAULTS)
+    except _BACKEND_ERRORS as error:
+        log.warning(
+            "shared results: the store at %s can't be opened, so this server runs without it "
+            "until restarted: %s",
+            _safe_url(url),
+            _reason(error),
+        )
+        return None
+    return SharedResults(blobs)
+
+
+def _safe_url(url: str) -> str:
+    """The URL without its query, which may hold credentials."""
+    return url.partition("?")[0]

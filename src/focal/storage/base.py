@@ -17,7 +17,9 @@ class BlobStore(Protocol):
     """Bytes under string keys. Synchronous: async callers run it in a thread.
 
     Keys are '/'-separated paths such as `images/<id>/original` (see `focal.storage.keys`);
-    an invalid key raises ValueError on every method.
+    an invalid key raises ValueError on every method. A backend that can't do a call raises
+    its own errors, never ValueError: OSError from a folder (a disk that fails, a file where a
+    folder should be), obstore's errors from a bucket (network, credentials, a missing bucket).
     """
 
     def put(self, key: str, data: bytes) -> None:

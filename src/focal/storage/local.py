@@ -1,13 +1,21 @@
 """Blobs as files under a folder, written atomically: temporary file, fsync, rename.
 
 A key is a path under the root. Unlike a bucket, a folder can't hold both `a` and `a/b`:
-putting one while the other exists raises ValueError.
+putting one while the other exists raises IsADirectoryError or NotADirectoryError. Those are
+OSErrors, as for a disk that fails: the folder can't do what a bucket would, while ValueError
+means the key itself is wrong, on every backend.
+
+A root that is gone or not a folder is a broken store, never an empty one: `get`, `exists`
+and `put` raise OSError saying so, where a missing blob would be BlobNotFound or False; the
+deletes find nothing to remove and do nothing.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
+import stat
 import time
 from contextlib import suppress
 from pathlib import Path
@@ -36,7 +44,26 @@ class LocalBlobStore:
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root).absolute()
-        self.root.mkdir(parents=True, exist_ok=True)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except FileExistsError:  # a file, or a link to one, where the folder should be
+            self._check_root()
+            raise
+
+    def _check_root(self) -> None:
+        """OSError if the root is not a folder that can be reached: a broken store."""
+        try:
+            mode = os.stat(self.root).st_mode
+        except OSError as error:  # OSError(errno, ...) is the subclass for that errno
+            raise OSError(
+                error.errno,
+                f"the store's folder can't be reached: {error.strerror}",
+                str(self.root),
+            ) from None
+        if not stat.S_ISDIR(mode):
+            raise NotADirectoryError(
+                errno.ENOTDIR, "the store's folder is a file, not a folder", str(self.root)
+            )
 
     def _path(self, key: str) -> Path:
         return self.root / validate_key(key)
@@ -52,7 +79,9 @@ class LocalBlobStore:
             try:
                 os.replace(temporary, path)
             except IsADirectoryError:
-                raise ValueError(f"blob key {key!r} is a folder of other blobs here") from None
+                raise IsADirectoryError(
+                    errno.EISDIR, f"blob key {key!r} is a folder of other blobs here", str(path)
+                ) from None
         except BaseException:
             with suppress(FileNotFoundError):
                 os.unlink(temporary)
@@ -65,17 +94,21 @@ class LocalBlobStore:
             temporary = path.with_name(f"{TEMPORARY_MARK}{path.name}.{secrets.token_hex(8)}")
             try:
                 # Inside the retry: a parent made here may be removed (empty) before its child.
-                self._make_folders(key, path.parent)
+                self._make_folders(path.parent)
                 flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC
                 return os.open(temporary, flags, 0o666), temporary
-            except NotADirectoryError:
-                raise ValueError(f"a folder of blob key {key!r} is a blob here") from None
+            except NotADirectoryError:  # a blob, or a file instead of the root, in the way
+                self._check_root()
+                raise NotADirectoryError(
+                    errno.ENOTDIR, f"a folder of blob key {key!r} is a blob here", str(path)
+                ) from None
             except FileNotFoundError:
+                self._check_root()  # a root that is gone is not the race retried here
                 if attempt == _PUT_ATTEMPTS - 1:
                     raise
         raise AssertionError("unreachable")
 
-    def _make_folders(self, key: str, folder: Path) -> None:
+    def _make_folders(self, folder: Path) -> None:
         if folder.is_dir():
             return
         current = self.root
@@ -85,8 +118,6 @@ class LocalBlobStore:
                 os.mkdir(current)
             except FileExistsError:
                 continue  # a file in the way is reported when the next entry is made in it
-            except NotADirectoryError:
-                raise ValueError(f"a folder of blob key {key!r} is a blob here") from None
             _fsync_folder(current.parent)
 
     def get(self, key: str) -> bytes:
@@ -94,10 +125,14 @@ class LocalBlobStore:
             with open(self._path(key), "rb") as handle:
                 return handle.read()
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            self._check_root()  # only when there is no blob: costs a hit nothing
             raise BlobNotFound(key) from None
 
     def exists(self, key: str) -> bool:
-        return self._path(key).is_file()
+        if self._path(key).is_file():
+            return True
+        self._check_root()
+        return False
 
     def delete(self, key: str) -> None:
         path = self._path(key)

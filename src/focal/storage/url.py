@@ -1,7 +1,8 @@
-"""Choosing the blob store from the `storage_url` setting."""
+"""Choosing the blob store from a URL: the `storage_url` and `shared_results_url` settings."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
@@ -10,17 +11,22 @@ from focal.storage.local import LocalBlobStore
 from focal.storage.s3 import S3BlobStore
 
 
-def open_blob_store(url: str, data_dir: Path) -> BlobStore:
+def open_blob_store(
+    url: str, data_dir: Path, *, s3_defaults: Mapping[str, str] | None = None
+) -> BlobStore:
     """`""` -> `<data_dir>/blobs`; `file:///abs/path` -> that folder;
     `s3://bucket/prefix?endpoint=...&region=...` -> a bucket (credentials from AWS_* variables
-    or the `access_key_id` and `secret_access_key` parameters)."""
+    or the `access_key_id` and `secret_access_key` parameters; `max_retries` and `timeout`
+    from `s3_defaults` when the URL does not set them, else obstore's defaults).
+
+    ValueError for a URL that is wrong; OSError for a folder that cannot be made."""
     if not url:
         return LocalBlobStore(data_dir / "blobs")
     scheme = urlsplit(url).scheme
     if scheme == "file":
         return LocalBlobStore(_local_path(url))
     if scheme == "s3":
-        return S3BlobStore.from_url(url)
+        return S3BlobStore.from_url(url, s3_defaults)
     raise ValueError(
         f"unsupported storage URL {url!r}: use file:///absolute/path or s3://bucket/prefix"
     )
