@@ -3,6 +3,7 @@ blob store, with a store that is down costing time and never the answer."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import shutil
@@ -183,6 +184,11 @@ def _replace(path: Path, data: bytes) -> None:
     os.replace(temporary, path)
 
 
+def settle(server: RunningServer) -> None:
+    """Wait for the server's writes to the fleet's store."""
+    asyncio.run_coroutine_threadsafe(_delivery(server).settle(), server.loop).result(60)
+
+
 def test_a_fleet_shares_results_through_the_blob_store(
     start_server: Callable[..., RunningServer], tmp_path: Path
 ) -> None:
@@ -200,6 +206,7 @@ def test_a_fleet_shares_results_through_the_blob_store(
     with a.client() as client_a, b.client() as client_b:
         first = client_a.get(path)
         assert first.status_code == 200
+        settle(a)  # A writes to the fleet's store in the background
         assert made_a.transformations == 1
         assert (made_a.shared.hits, made_a.shared.misses, made_a.shared.errors) == (0, 1, 0)
         assert any(entry.is_file() for entry in (tmp_path / "shared").rglob("*"))
@@ -222,6 +229,7 @@ def test_a_fleet_shares_results_through_the_blob_store(
             _replace(server.origin / "photo.jpg", read_photo("grace_hopper"))
         new = client_b.get(path)
         assert new.status_code == 200
+        settle(b)
         assert new.content != first.content
         assert new.headers["etag"] != first.headers["etag"]
         assert made_b.transformations == 1
@@ -294,6 +302,7 @@ def test_a_fleet_store_that_is_down_costs_speed_not_the_answer(
         image = pyvips.Image.new_from_buffer(served.content, "")
         assert (image.width, image.height) == (300, 200)
         assert delivery.transformations == 1
+        settle(server)
         if delivery.shared is not None:
             # The read and the write each failed; the read counted as a miss.
             assert (delivery.shared.hits, delivery.shared.misses) == (0, 1)

@@ -126,10 +126,17 @@ class DeliveryService:
         # Transformations in work, by result key: concurrent requests for one variant wait on
         # the same task instead of each making it.
         self._making: dict[str, asyncio.Future[_Made]] = {}
+        self._sharing: set[asyncio.Task[None]] = set()  # writes to the fleet's store
         self.transformations = 0  # transformations started (not cache hits nor waiters)
         self.coalesced = 0  # requests that waited for another's transformation of their variant
 
+    async def settle(self) -> None:
+        """Wait for the writes to the fleet's store started so far."""
+        while self._sharing:
+            await asyncio.gather(*self._sharing)
+
     async def aclose(self) -> None:
+        await self.settle()
         await asyncio.to_thread(self.meter.flush)
         await self.fetcher.aclose()
         await self.detectors.aclose()
@@ -341,5 +348,9 @@ class DeliveryService:
                 if self.results is not None:
                     await self._keep(self.results.put, key, kept)
                 if self.shared is not None:
-                    await asyncio.to_thread(self.shared.put, key, kept)  # never raises
+                    # In the background: a slow or hung store must not hold the answer nor
+                    # the place in image work. SharedResults.put never raises.
+                    sharing = asyncio.create_task(asyncio.to_thread(self.shared.put, key, kept))
+                    self._sharing.add(sharing)
+                    sharing.add_done_callback(self._sharing.discard)
             return _Made(identity, made, unavailable)
