@@ -114,6 +114,59 @@ def test_replacing_or_deleting_the_original_leaves_old_variants_unreachable(
     assert delivery.transformations == 2
 
 
+def test_a_deleted_hosted_image_has_no_variants_left(
+    start_server: Callable[..., RunningServer],
+) -> None:
+    server = start_server(api_tokens=("t",), detector_warm_start=False)
+    auth = {"Authorization": "Bearer t"}
+    delivery = delivery_of(server)
+    with server.client() as client:
+
+        def upload(data: bytes) -> None:
+            files = {"file": ("a.jpg", data)}
+            answer = client.post("/images/v1", headers=auth, files=files, data={"id": "a"})
+            assert answer.status_code == 200, answer.text
+
+        upload(read_photo("nature-1"))
+        old = client.get("/images/a/public")
+        assert client.get("/images/a/public").content == old.content
+        assert delivery.transformations == 1  # the second from the cache
+        assert client.delete("/images/v1/a", headers=auth).status_code == 200
+        assert client.get("/images/a/public").status_code == 404
+        upload(read_photo("chelsea"))  # the same id, another image
+        new = client.get("/images/a/public")
+    assert new.status_code == 200 and new.content != old.content
+    assert delivery.transformations == 2
+
+
+def test_a_burst_for_one_new_variant_is_not_refused_as_busy(
+    start_server: Callable[..., RunningServer],
+) -> None:
+    # The default queue (64) is smaller than the burst: the requests waiting for the one
+    # transformation hold no place in it.
+    server = start_server(detector_warm_start=False)
+    (server.origin / "photo.jpg").write_bytes(read_photo("nature-1"))
+    delivery = delivery_of(server)
+    with server.client() as client:  # the original is known (hashed) already
+        assert client.get(server.image_url("width=10", "photo.jpg")).status_code == 200
+    url = server.url + server.image_url(VARIANT, "photo.jpg")
+    start = threading.Barrier(100)
+    statuses: list[int] = []
+
+    def ask() -> None:
+        with httpx.Client(timeout=60) as client:
+            start.wait()
+            statuses.append(client.get(url).status_code)
+
+    threads = [threading.Thread(target=ask) for _ in range(100)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert statuses == [200] * 100
+    assert delivery.transformations == 2
+
+
 def test_errors_and_not_modified_are_not_cached(
     start_server: Callable[..., RunningServer],
 ) -> None:
