@@ -3,10 +3,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
 from pathlib import Path
 from urllib.parse import quote
 
+import aiohttp
 import httpx
 
 from bench import load
@@ -78,8 +78,10 @@ def run_uploads(base_url: str, files: list[bytes], concurrency: int, count: int)
     an id the server makes up."""
     url = f"{base_url}/images/v1"
 
-    def send(client: httpx.AsyncClient, ticket: int) -> Awaitable[httpx.Response]:
-        file = (f"upload-{ticket}.jpg", files[ticket % len(files)], "image/jpeg")
-        return client.post(url, files={"file": file})
+    async def send(session: aiohttp.ClientSession, ticket: int) -> load.Answer:
+        data = files[ticket % len(files)]
+        form = aiohttp.FormData()
+        form.add_field("file", data, filename=f"upload-{ticket}.jpg", content_type="image/jpeg")
+        return await load.answer(await session.post(url, data=form), sent_bytes=len(data))
 
     return load.run_requests(send, concurrency, count, AUTHORIZATION)

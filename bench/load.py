@@ -1,4 +1,9 @@
-"""The HTTP load generator: a fixed number of client tasks, each sending requests in turn."""
+"""The HTTP load generator: a fixed number of client tasks, each sending requests in turn.
+
+Through aiohttp, whose client costs about a third of httpx's CPU per request: the load
+generator shares the machine with the server, so the less it takes, the more the figures are
+the server's (a cache hit costs the server under a millisecond).
+"""
 
 from __future__ import annotations
 
@@ -6,25 +11,39 @@ import asyncio
 import itertools
 import time
 from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
 from urllib.parse import quote
 
 import aiohttp
-import httpx
 
 from bench.stats import Measurement
 
 ACCEPT = "image/avif,image/webp,image/*,*/*;q=0.8"  # what a current browser sends for images
 
+
+@dataclass(frozen=True)
+class Answer:
+    status: int
+    body: bytes
+    sent_bytes: int = 0  # what the request carried (uploads)
+
+
 # One request, by ticket number: the tickets of a run are 0 to count - 1.
-Send = Callable[[httpx.AsyncClient, int], Awaitable[httpx.Response]]
+Send = Callable[[aiohttp.ClientSession, int], Awaitable[Answer]]
 
 
 def image_urls(base_url: str, options: str, paths: list[str]) -> list[str]:
     return [f"{base_url}/cdn-cgi/image/{options}/{quote(path)}" for path in paths]
 
 
+async def answer(response: aiohttp.ClientResponse, sent_bytes: int = 0) -> Answer:
+    """Read a response whole: its time counts in the request's latency."""
+    async with response:
+        return Answer(response.status, await response.read(), sent_bytes)
+
+
 async def _client_task(
-    client: httpx.AsyncClient,
+    session: aiohttp.ClientSession,
     send: Send,
     tickets: Iterator[int],
     count: int,
@@ -36,31 +55,32 @@ async def _client_task(
             return
         started = time.perf_counter()
         try:
-            response = await send(client, ticket)
-        except httpx.HTTPError as error:
+            reply = await send(session, ticket)
+        except aiohttp.ClientError as error:
             result.errors.append(f"{type(error).__name__}: {error}")
             continue
         elapsed = time.perf_counter() - started
-        if response.status_code != 200:
-            first_line = response.text.splitlines()[0] if response.text else ""
-            result.errors.append(f"{response.status_code}: {first_line[:200]}")
+        if reply.status != 200:
+            first_line = reply.body.decode(errors="replace").partition("\n")[0]
+            result.errors.append(f"{reply.status}: {first_line[:200]}")
             continue
         result.latencies.append(elapsed)
-        result.sent_bytes += int(response.request.headers.get("content-length", 0))
+        result.sent_bytes += reply.sent_bytes
 
 
 async def _run(
     send: Send, concurrency: int, count: int, headers: dict[str, str] | None
 ) -> Measurement:
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(
-        limits=limits, timeout=120.0, headers={"Accept": ACCEPT, **(headers or {})}
-    ) as client:
+    async with aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=concurrency),
+        timeout=aiohttp.ClientTimeout(total=120.0),
+        headers={"Accept": ACCEPT, **(headers or {})},
+    ) as session:
         result = Measurement(concurrency=concurrency, count=count, seconds=0.0)
         tickets = itertools.count()
         started = time.perf_counter()
         await asyncio.gather(
-            *(_client_task(client, send, tickets, count, result) for _ in range(concurrency))
+            *(_client_task(session, send, tickets, count, result) for _ in range(concurrency))
         )
         result.seconds = time.perf_counter() - started
     return result
@@ -73,55 +93,13 @@ def run_requests(
     return asyncio.run(_run(send, concurrency, count, headers))
 
 
-async def _get_task(
-    session: aiohttp.ClientSession,
-    urls: list[str],
-    tickets: Iterator[int],
-    count: int,
-    result: Measurement,
-) -> None:
-    for ticket in tickets:
-        if ticket >= count:
-            return
-        started = time.perf_counter()
-        try:
-            async with session.get(urls[ticket % len(urls)]) as response:
-                body = await response.read()
-        except aiohttp.ClientError as error:
-            result.errors.append(f"{type(error).__name__}: {error}")
-            continue
-        elapsed = time.perf_counter() - started
-        if response.status != 200:
-            first_line = body.decode(errors="replace").partition("\n")[0]
-            result.errors.append(f"{response.status}: {first_line[:200]}")
-            continue
-        result.latencies.append(elapsed)
-
-
-async def _get_all(urls: list[str], concurrency: int, count: int) -> Measurement:
-    connector = aiohttp.TCPConnector(limit=concurrency)
-    timeout = aiohttp.ClientTimeout(total=120.0)
-    async with aiohttp.ClientSession(
-        connector=connector, timeout=timeout, headers={"Accept": ACCEPT}
-    ) as session:
-        result = Measurement(concurrency=concurrency, count=count, seconds=0.0)
-        tickets = itertools.count()
-        started = time.perf_counter()
-        await asyncio.gather(
-            *(_get_task(session, urls, tickets, count, result) for _ in range(concurrency))
-        )
-        result.seconds = time.perf_counter() - started
-    return result
-
-
 def run_load(urls: list[str], concurrency: int, count: int) -> Measurement:
-    """`count` GET requests over `urls` (round robin), `concurrency` at a time.
+    """`count` GET requests over `urls` (round robin), `concurrency` at a time."""
 
-    Through aiohttp, whose client costs about a third of httpx's CPU per request: the load
-    generator shares the machine with the server, so the less it takes, the more the figures
-    are the server's (cache hits cost the server under a millisecond).
-    """
-    return asyncio.run(_get_all(urls, concurrency, count))
+    async def send(session: aiohttp.ClientSession, ticket: int) -> Answer:
+        return await answer(await session.get(urls[ticket % len(urls)]))
+
+    return run_requests(send, concurrency, count)
 
 
 def warm_up(urls: list[str]) -> list[str]:
