@@ -1,7 +1,7 @@
 """A throwaway PostgreSQL cluster for the tests, when the server binaries are on this machine.
 
 Registered as a plugin by tests/conftest.py. `database_url` gives each test an empty catalog
-database on every available backend: SQLite always, PostgreSQL when `initdb`, `pg_ctl` and
+database on every available backend (`engine`: the same, migrated): SQLite always, PostgreSQL when `initdb`, `pg_ctl` and
 `postgres` are found (on PATH or in /usr/lib/postgresql/*/bin) and psycopg is installed. One
 cluster serves the whole session; it listens on a Unix socket in its own temporary folder
 only (no TCP port to collide on), runs without fsync, and is removed at the end. Run as root,
@@ -26,6 +26,8 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Engine, create_engine, text
+
+from focal.catalog import open_catalog
 
 PROGRAMS = ("initdb", "pg_ctl", "postgres")
 SUPERUSER = "focal"
@@ -226,3 +228,11 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield cluster.url(name)
     finally:
         cluster.drop_database(name)
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    """A catalog migrated to the latest schema, once per backend."""
+    engine = open_catalog(database_url)
+    yield engine
+    engine.dispose()

@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from sqlalchemy import Engine
 
-from focal.catalog import FaceBoxStore, StoredFaces, open_catalog
+from focal.catalog import FaceBoxStore, StoredFaces
 
 BOXES = StoredFaces(640, 480, [{"box": [1.5, 2.0, 30.0, 40.25], "score": 0.99}])
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = open_catalog(database_url)
-    yield engine
-    engine.dispose()
 
 
 def test_boxes_read_back_per_model(engine: Engine) -> None:

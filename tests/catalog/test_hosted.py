@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import threading
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
@@ -15,18 +14,11 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine, text, update
 
-from focal.catalog import HostedCatalog, ImageRecord, VariantRecord, new_image_id, open_catalog
+from focal.catalog import HostedCatalog, ImageRecord, VariantRecord, new_image_id
 from focal.catalog.schema import images
 from focal.errors import ErrorKind, FocalError
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = open_catalog(database_url)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture

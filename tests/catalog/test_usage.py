@@ -2,27 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine
 
-from focal.catalog import HostedCatalog, ImageRecord, Metric, QuotaReached, UsageStore, open_catalog
+from focal.catalog import HostedCatalog, ImageRecord, Metric, QuotaReached, UsageStore
 from focal.catalog.times import to_micros
 from focal.catalog.usage import DAY_MICROS, WINDOW_MICROS, day_number
 
 T0 = datetime(2026, 6, 1, 9, 30, tzinfo=UTC)
 NOW = to_micros(T0)
 DAY = T0.date()
-
-
-@pytest.fixture
-def engine(database_url: str) -> Iterator[Engine]:
-    engine = open_catalog(database_url)
-    yield engine
-    engine.dispose()
 
 
 @pytest.fixture
