@@ -1,11 +1,12 @@
 """A throwaway PostgreSQL cluster for the tests, when the server binaries are on this machine.
 
 Registered as a plugin by tests/conftest.py. `database_url` gives each test an empty catalog
-database on every available backend (`engine`: the same, migrated): SQLite always, PostgreSQL when `initdb`, `pg_ctl` and
-`postgres` are found (on PATH or in /usr/lib/postgresql/*/bin) and psycopg is installed. One
-cluster serves the whole session; it listens on a Unix socket in its own temporary folder
-only (no TCP port to collide on), runs without fsync, and is removed at the end. Run as root,
-it runs as an unprivileged user (`postgres` or `nobody`), since initdb refuses root.
+database (`engine`: the same, migrated) on every available backend: SQLite always,
+PostgreSQL when `initdb`, `pg_ctl` and `postgres` are found (on PATH or in
+/usr/lib/postgresql/*/bin) and psycopg is installed. One cluster serves the whole session;
+it listens on a Unix socket in its own temporary folder only (no TCP port to collide on),
+runs without fsync, and is removed at the end. Run as root, it runs as an unprivileged user
+(`postgres` or `nobody`), since initdb refuses root.
 """
 
 from __future__ import annotations
