@@ -38,6 +38,9 @@ def test_metrics_count_requests_and_cache_use(
     latency = (("method", "GET"), ("route", route))
     assert samples[("focal_request_seconds_count", latency)] == 4
     assert samples[("focal_transformations_total", ())] == 1
+    assert samples[("focal_unique_transformations_total", ())] == 1
+    assert samples[("focal_quota_refusals_total", ())] == 0
+    assert samples[("focal_coalesced_requests_total", ())] == 0
     assert samples[("focal_result_cache_misses_total", ())] == 1
     assert samples[("focal_result_cache_hits_total", ())] == 2
     assert samples[("focal_result_cache_bytes", ())] > 0

@@ -37,6 +37,14 @@ class ServiceCollector(Collector):
             delivery.coalesced,
         )
         yield CounterMetricFamily(
+            "focal_unique_transformations",
+            "Unique transformations this process counted (once per 30 days each)",
+            delivery.meter.counted,
+        )
+        yield CounterMetricFamily(
+            "focal_quota_refusals", "Transformations refused past the quota", delivery.meter.refused
+        )
+        yield CounterMetricFamily(
             "focal_face_detections", "Face detections run", delivery.detectors.tasks_run
         )
         yield GaugeMetricFamily(

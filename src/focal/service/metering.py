@@ -48,6 +48,8 @@ class Meter:
         self._counted: OrderedDict[str, int] = OrderedDict()  # key -> start of its window
         self._deliveries: Counter[int] = Counter()  # by day, not yet in the catalog
         self._lock = threading.Lock()
+        self.counted = 0  # unique transformations this process counted
+        self.refused = 0  # transformations refused past the quota
 
     def _known(self, key: str) -> bool:
         with self._lock:
@@ -74,6 +76,7 @@ class Meter:
         try:
             await asyncio.to_thread(self.usage.check_quota, key, self.clock(), self.quota)
         except QuotaReached as reached:
+            self.refused += 1
             raise _quota_error(reached) from None
 
     async def count(self, key: str, *, enforce_quota: bool = True) -> None:
@@ -85,12 +88,14 @@ class Meter:
         if self._known(key):
             return
         quota = self.quota if enforce_quota else 0
+        now = self.clock()
         try:
-            started = await asyncio.to_thread(
-                self.usage.count_transformation, key, self.clock(), quota
-            )
+            started = await asyncio.to_thread(self.usage.count_transformation, key, now, quota)
         except QuotaReached as reached:
+            self.refused += 1
             raise _quota_error(reached) from None
+        if started == now:
+            self.counted += 1
         self._remember(key, started)
 
     def note_delivery(self) -> None:
