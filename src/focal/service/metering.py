@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import threading
 from collections import Counter, OrderedDict
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from focal.catalog.times import from_micros, now_micros
 from focal.catalog.usage import WINDOW_DAYS, WINDOW_MICROS, day_number
 from focal.errors import ErrorKind, FocalError
 
+log = logging.getLogger(__name__)
 Clock = Callable[[], int]  # catalog time: microseconds since the epoch, UTC
 MEMO_SIZE = 100_000  # keys remembered as counted (about 15 MB at most)
 
@@ -121,7 +123,10 @@ class Meter:
         """Flush in the background until cancelled; a server loses at most this much on a crash."""
         while True:
             await asyncio.sleep(seconds)
-            await asyncio.to_thread(self.flush)
+            try:
+                await asyncio.to_thread(self.flush)
+            except Exception as error:  # the catalog away: keep counting, flush later
+                log.warning("usage: cannot write deliveries yet: %s", error)
 
 
 def usage_report(
