@@ -39,6 +39,9 @@ class Settings:
     fetch_timeout: float = 10.0
     max_redirects: int = 5
     via_marker: str = "focal"
+    # How long a remote original's fingerprint is reused without fetching it again, when its
+    # origin sends no Cache-Control max-age (which wins when present). 0: fetch every time.
+    remote_freshness_seconds: float = 300.0
 
     # Delivery.
     cache_control: str = "public, max-age=3600"

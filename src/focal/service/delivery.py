@@ -30,6 +30,7 @@ from focal.service.metering import Clock, Meter, transformation_key
 from focal.service.result_cache import CachedResult, ResultCache, result_key
 from focal.service.shared_results import open_shared_results
 from focal.service.transform import Described, transform
+from focal.sources.freshness import FreshSources, freshness_seconds
 from focal.sources.local import LocalOrigin
 from focal.sources.origins import is_loop
 from focal.sources.remote import RemoteFetcher
@@ -102,6 +103,7 @@ class DeliveryService:
         )
         self.origin = LocalOrigin(settings.origin_path, settings.max_source_bytes)
         self.fetcher = RemoteFetcher(settings)
+        self.fresh = FreshSources()
         self.jobs = ImageJobs(settings.image_concurrency, settings.queue_size)
         self.catalog = open_catalog(catalog_url(settings.data_dir, settings.catalog_url))
         self.detectors = DetectorPool(
@@ -156,11 +158,18 @@ class DeliveryService:
         an admission of `self.jobs` entered into `held`: over capacity, nothing is read.
         """
         if is_remote(source):
-            await held.enter_async_context(self.jobs.admit())
             url = normalize_remote(source)
+            known = self.fresh.get(url)
+            if known is not None:  # fresh by its origin's word: a hit or a 304 fetches nothing
+                return ResolvedSource(f"url:{url}", known, url, load=self._fetch_bytes(url))
+            await held.enter_async_context(self.jobs.admit())
             fetched = await self.fetcher.fetch(url)
             validator = fetched.etag or hashlib.sha256(fetched.data).hexdigest()
             fingerprint = f"url:{fetched.url}:{validator}"
+            lifetime = freshness_seconds(
+                fetched.cache_control, self.settings.remote_freshness_seconds
+            )
+            self.fresh.put(url, fingerprint, lifetime)
             return ResolvedSource(f"url:{url}", fingerprint, url, data=fetched.data)
         local = await asyncio.to_thread(self.origin.stat, source)
         if not local.fingerprint:  # not seen before: read it to hash it
@@ -173,6 +182,12 @@ class DeliveryService:
             data=local.data,
             load=functools.partial(asyncio.to_thread, self.origin.load, local),
         )
+
+    def _fetch_bytes(self, url: str) -> Callable[[], Awaitable[bytes]]:
+        async def fetch() -> bytes:
+            return (await self.fetcher.fetch(url)).data
+
+        return fetch
 
     @staticmethod
     async def read(resolved: ResolvedSource) -> bytes:

@@ -43,6 +43,7 @@ class RemoteSource:
     content_type: str | None
     etag: str | None
     last_modified: str | None
+    cache_control: str | None = None
 
 
 # --- The fetcher ------------------------------------------------------------------------------
@@ -231,4 +232,5 @@ class RemoteFetcher:
             content_type=response.headers.get("Content-Type"),
             etag=response.headers.get("ETag"),
             last_modified=response.headers.get("Last-Modified"),
+            cache_control=response.headers.get("Cache-Control"),
         )
