@@ -150,7 +150,7 @@ class ScenarioRun:
 
     def warm_up(self, server: RunningServer, console: Console) -> None:
         """Each file once, so that first-use costs (imports, codec set-up) are not measured;
-        on the base files, so that unique copies stay unseen."""
+        on the base files, so that unique copies stay unseen, unless the scenario warms them."""
         scenario = self.scenario
         if scenario.chain is not None:
             errors = chains.run_remote(
@@ -164,7 +164,8 @@ class ScenarioRun:
                 hosted.prepare_variant(
                     server.base_url, scenario.variant, scenario.options, self.origin, self.paths
                 )
-            errors = load.warm_up(self.urls(server, self.paths))
+            warmed = self.unique if scenario.warm_unique and self.unique else self.paths
+            errors = load.warm_up(self.urls(server, warmed))
         if errors:
             console.print(f"[red]{scenario.name}: warm-up failed:[/red] {errors[0]}")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import zlib
 from pathlib import Path
 
 import pyvips
@@ -15,6 +16,7 @@ LARGE_PHOTO = "smartcrop__nature-1.jpg"  # 4896×3264, the only large test photo
 TWELVE_MP_SIZE = (4240, 2832)  # 12.0 megapixels, the aspect ratio of the photo it comes from
 ONE_MB_WIDTH = 3000  # 3000×2000: 6 megapixels, as phones and web uploaders often resize to
 ONE_MB_BYTES = 1_000_000
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
 def _copy_photos(origin: Path) -> list[str]:
@@ -60,11 +62,17 @@ def prepare(origin: Path, sets: set[str]) -> dict[str, list[str]]:
 
 
 def with_comment(data: bytes, text: str) -> bytes:
-    """The same JPEG with a comment segment after SOI: other bytes, the same pixels."""
-    if data[:2] != b"\xff\xd8":
-        raise ValueError("not a JPEG")
+    """The same image with a comment (JPEG: a COM segment after SOI; PNG: a tEXt chunk after
+    IHDR): other bytes, the same pixels."""
     payload = text.encode()
-    return data[:2] + b"\xff\xfe" + (len(payload) + 2).to_bytes(2, "big") + payload + data[2:]
+    if data[:2] == b"\xff\xd8":
+        return data[:2] + b"\xff\xfe" + (len(payload) + 2).to_bytes(2, "big") + payload + data[2:]
+    if data[:8] == PNG_SIGNATURE:
+        body = b"tEXt" + b"Comment\x00" + payload
+        chunk = (len(body) - 4).to_bytes(4, "big") + body + zlib.crc32(body).to_bytes(4, "big")
+        after_header = 8 + 8 + 13 + 4  # signature, IHDR's length and type, its data, its CRC
+        return data[:after_header] + chunk + data[after_header:]
+    raise ValueError("neither a JPEG nor a PNG")
 
 
 def unique_copies(origin: Path, paths: list[str], count: int, tag: str) -> list[str]:
