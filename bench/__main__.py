@@ -160,11 +160,11 @@ class ScenarioRun:
             files = self.read(self.paths)
             errors = hosted.run_uploads(server.base_url, files, 1, len(files)).errors
         else:
+            warmed = self.unique if scenario.warm_unique and self.unique else self.paths
             if scenario.variant is not None:
                 hosted.prepare_variant(
-                    server.base_url, scenario.variant, scenario.options, self.origin, self.paths
+                    server.base_url, scenario.variant, scenario.options, self.origin, warmed
                 )
-            warmed = self.unique if scenario.warm_unique and self.unique else self.paths
             errors = load.warm_up(self.urls(server, warmed))
         if errors:
             console.print(f"[red]{scenario.name}: warm-up failed:[/red] {errors[0]}")

@@ -228,6 +228,8 @@ SCENARIOS: tuple[Scenario, ...] = (
         ONE_MB,
         240,
         Floor(300, 300, "centre"),
+        unique=True,
+        warm_unique=True,
     ),
     Scenario(
         "hosted-variant",
@@ -238,6 +240,8 @@ SCENARIOS: tuple[Scenario, ...] = (
         reference="hosted-variant-reference",
         reference_throughput_target=0.9,
         variant=BENCH_VARIANT,
+        unique=True,
+        warm_unique=True,
     ),
 )
 
