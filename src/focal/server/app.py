@@ -22,9 +22,9 @@ from focal.server.images_api import router as images_api
 from focal.server.metrics import RequestMetrics, ServiceCollector
 from focal.server.usage_api import router as usage_api
 from focal.service import DeliveryService
-from focal.service.delivery import is_remote
 from focal.service.hosted import HostedImages
 from focal.service.metering import Clock
+from focal.service.sources import is_remote
 from focal.storage import open_blob_store
 
 
@@ -88,7 +88,7 @@ def create_app(settings: Settings | None = None, clock: Clock = now_micros) -> F
     async def original(request: Request, path: str) -> Response:
         """An original from the origin folder, byte for byte."""
         delivery: DeliveryService = request.app.state.delivery
-        local = await asyncio.to_thread(delivery.origin.read, path)
+        local = await asyncio.to_thread(delivery.sources.origin.read, path)
         media_type = mimetypes.guess_type(local.path.name)[0] or "application/octet-stream"
         headers = {"Cache-Control": settings.cache_control}
         return Response(local.data, media_type=media_type, headers=headers)

@@ -13,7 +13,7 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from focal.catalog import FaceBoxStore, UsageStore, catalog_url, open_catalog
@@ -29,11 +29,9 @@ from focal.service.jobs import ImageJobs
 from focal.service.metering import Clock, Meter, transformation_key
 from focal.service.result_cache import CachedResult, ResultCache, result_key
 from focal.service.shared_results import open_shared_results
+from focal.service.sources import ResolvedSource, Sources
 from focal.service.transform import Described, transform
-from focal.sources.freshness import FreshSources, freshness_seconds
-from focal.sources.local import LocalOrigin
 from focal.sources.origins import is_loop
-from focal.sources.remote import RemoteFetcher
 
 
 @dataclass(frozen=True)
@@ -53,26 +51,6 @@ class _Made:
     identity: str  # with "faces-unavailable" when the detector failed
     result: CachedResult
     no_store: bool
-
-
-@dataclass(frozen=True)
-class ResolvedSource:
-    name: str  # what metering counts by: a replaced original is the same source
-    fingerprint: str
-    original_url: str  # where onerror=redirect sends the client
-    # Read already (remote, or an origin file seen for the first time), under an admission.
-    data: bytes | None = None
-    load: Callable[[], Awaitable[bytes]] | None = None  # reads it when a transformation needs it
-
-
-def is_remote(source: str) -> bool:
-    return source.lower().startswith(("http:/", "https:/"))
-
-
-def normalize_remote(source: str) -> str:
-    """Proxies may merge the two slashes after the scheme: put them back."""
-    scheme, _, rest = source.partition(":")
-    return f"{scheme.lower()}://{rest.lstrip('/')}"
 
 
 def _etag(identity: str) -> str:
@@ -101,10 +79,8 @@ class DeliveryService:
             max_pixels=settings.max_pixels,
             max_side=settings.max_side,
         )
-        self.origin = LocalOrigin(settings.origin_path, settings.max_source_bytes)
-        self.fetcher = RemoteFetcher(settings)
-        self.fresh = FreshSources()
         self.jobs = ImageJobs(settings.image_concurrency, settings.queue_size)
+        self.sources = Sources(settings, self.jobs)
         self.catalog = open_catalog(catalog_url(settings.data_dir, settings.catalog_url))
         self.detectors = DetectorPool(
             workers=settings.detector_workers,
@@ -140,7 +116,7 @@ class DeliveryService:
     async def aclose(self) -> None:
         await self.settle()
         await asyncio.to_thread(self.meter.flush)
-        await self.fetcher.aclose()
+        await self.sources.aclose()
         await self.detectors.aclose()
         self.jobs.close()
         self.catalog.dispose()
@@ -150,51 +126,6 @@ class DeliveryService:
     async def locate_faces(self, data: bytes) -> FaceLookup:
         key = await asyncio.to_thread(content_hash, data)
         return await self.faces.locate(data, key)
-
-    async def resolve(self, source: str, held: contextlib.AsyncExitStack) -> ResolvedSource:
-        """Find the source and its fingerprint.
-
-        Bytes it brings into memory (a fetch, a file seen for the first time) are held under
-        an admission of `self.jobs` entered into `held`: over capacity, nothing is read.
-        """
-        if is_remote(source):
-            url = normalize_remote(source)
-            known = self.fresh.get(url)
-            if known is not None:  # fresh by its origin's word: a hit or a 304 fetches nothing
-                return ResolvedSource(f"url:{url}", known, url, load=self._fetch_bytes(url))
-            await held.enter_async_context(self.jobs.admit())
-            fetched = await self.fetcher.fetch(url)
-            validator = fetched.etag or hashlib.sha256(fetched.data).hexdigest()
-            fingerprint = f"url:{fetched.url}:{validator}"
-            lifetime = freshness_seconds(
-                fetched.cache_control, self.settings.remote_freshness_seconds
-            )
-            self.fresh.put(url, fingerprint, lifetime)
-            return ResolvedSource(f"url:{url}", fingerprint, url, data=fetched.data)
-        local = await asyncio.to_thread(self.origin.stat, source)
-        if not local.fingerprint:  # not seen before: read it to hash it
-            await held.enter_async_context(self.jobs.admit())
-            local = await asyncio.to_thread(self.origin.hashed, local)
-        return ResolvedSource(
-            f"origin:{local.name}",
-            local.fingerprint,
-            "/originals/" + source.lstrip("/"),
-            data=local.data,
-            load=functools.partial(asyncio.to_thread, self.origin.load, local),
-        )
-
-    def _fetch_bytes(self, url: str) -> Callable[[], Awaitable[bytes]]:
-        async def fetch() -> bytes:
-            return (await self.fetcher.fetch(url)).data
-
-        return fetch
-
-    @staticmethod
-    async def read(resolved: ResolvedSource) -> bytes:
-        if resolved.data is not None:
-            return resolved.data
-        assert resolved.load is not None, "a resolved source has its bytes or a way to them"
-        return await resolved.load()
 
     def variant_identity(self, options: Options, hints: ClientHints, fingerprint: str) -> str:
         """Everything the response depends on: source, options, and the client facts used."""
@@ -227,7 +158,7 @@ class DeliveryService:
         options = parse_options(options_text)
         hints = ClientHints.from_headers(headers)
         async with contextlib.AsyncExitStack() as held:
-            resolved = await self.resolve(source, held)
+            resolved = await self.sources.resolve(source, held)
             return await self.deliver_resolved(options, hints, resolved, headers)
 
     async def deliver_resolved(
@@ -335,7 +266,7 @@ class DeliveryService:
         async with place:
             if metered is not None:
                 await self.meter.check(metered)  # past the quota, refuse before any work
-            data = await self.read(resolved)
+            data = await resolved.read()
             lookup = None
             extra: dict[str, str] = {}
             if options.gravity.mode == "face":

@@ -24,8 +24,9 @@ from focal.config import Settings
 from focal.errors import ErrorKind, FocalError
 from focal.options import parse_options
 from focal.pipeline import Limits, SourceInfo, probe
-from focal.service.delivery import Delivery, DeliveryService, ResolvedSource
+from focal.service.delivery import Delivery, DeliveryService
 from focal.service.hints import ClientHints
+from focal.service.sources import ResolvedSource
 from focal.storage import BlobNotFound, BlobStore, LocalBlobStore
 
 RESERVATION = timedelta(minutes=10)  # an upload in flight holds its id this long at most
@@ -115,7 +116,7 @@ class HostedImages:
             raise
 
     async def fetch(self, url: str) -> bytes:
-        fetched = await self.delivery.fetcher.fetch(url)
+        fetched = await self.delivery.sources.fetcher.fetch(url)
         if len(fetched.data) > self.limits.max_bytes:
             raise FocalError(
                 ErrorKind.SOURCE_TOO_LARGE,
