@@ -25,15 +25,25 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_error(404)
             return
         self.server.fetches[self.path] += 1
+        etag = f'"{self.server.version}"'
+        policy = POLICIES[self.path]
+        if self.headers.get("If-None-Match") == etag:
+            self.server.not_modified[self.path] += 1
+            self.send_response(304)
+            self.send_header("ETag", etag)
+            if policy is not None:
+                self.send_header("Cache-Control", policy)
+            self.end_headers()
+            return
+        body = self.server.photo
         self.send_response(200)
         self.send_header("Content-Type", "image/jpeg")
-        self.send_header("Content-Length", str(len(PHOTO)))
-        self.send_header("ETag", '"rocket"')
-        policy = POLICIES[self.path]
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("ETag", etag)
         if policy is not None:
             self.send_header("Cache-Control", policy)
         self.end_headers()
-        self.wfile.write(PHOTO)
+        self.wfile.write(body)
 
     def log_message(self, *args: Any) -> None:
         pass
@@ -44,7 +54,12 @@ class Origin(ThreadingHTTPServer):
 
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
-        self.fetches: Counter[str] = Counter()
+        self.fetches: Counter[str] = Counter()  # every GET
+        self.not_modified: Counter[str] = Counter()  # of which answered 304
+        self.photo, self.version = PHOTO, "rocket-1"
+
+    def replace(self, photo: bytes, version: str) -> None:
+        self.photo, self.version = photo, version
 
     @property
     def url(self) -> str:
@@ -92,16 +107,26 @@ def test_a_fresh_original_is_fetched_only_to_be_transformed(
     assert delivery.transformations == 2
 
 
-def test_an_origin_that_says_no_cache_is_asked_every_time(
+def test_an_origin_that_says_no_cache_is_asked_every_time_without_a_body(
     start_server: Callable[..., RunningServer], origin: Origin
 ) -> None:
     server = serving(start_server, origin)
+    url = f"/cdn-cgi/image/width=100/{origin.url}/ask.jpg"
     with server.client() as client:
-        for _ in range(3):
-            response = client.get(f"/cdn-cgi/image/width=100/{origin.url}/ask.jpg")
-            assert response.status_code == 200
-    assert origin.fetches["/ask.jpg"] == 3
-    assert server.app.state.delivery.transformations == 1  # the same bytes: cache hits
+        first = client.get(url)
+        for _ in range(2):
+            response = client.get(url)
+            assert response.status_code == 200 and response.content == first.content
+        assert origin.fetches["/ask.jpg"] == 3
+        assert origin.not_modified["/ask.jpg"] == 2  # asked with If-None-Match: no body
+        assert server.app.state.delivery.transformations == 1  # unchanged: cache hits
+
+        origin.replace(read_photo("chelsea"), "chelsea-1")  # the origin's image changes
+        changed = client.get(url)
+    assert changed.status_code == 200
+    assert changed.content != first.content and changed.headers["etag"] != first.headers["etag"]
+    assert origin.not_modified["/ask.jpg"] == 2
+    assert server.app.state.delivery.transformations == 2
 
 
 @pytest.mark.parametrize(("seconds", "fetches"), [(300.0, 1), (0.0, 3)])

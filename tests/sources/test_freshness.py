@@ -37,23 +37,35 @@ class Clock:
         return self.now
 
 
-def test_a_fingerprint_is_kept_until_its_freshness_runs_out() -> None:
+ETAG = {"If-None-Match": '"v1"'}
+
+
+def test_a_fingerprint_is_fresh_until_its_time_runs_out() -> None:
     clock = Clock()
     fresh = FreshSources(clock=clock)
-    fresh.put("https://a/x.jpg", "print-1", 60)
-    assert fresh.get("https://a/x.jpg") == "print-1"
+    fresh.put("https://a/x.jpg", "print-1", 60, ETAG)
+    assert fresh.fresh("https://a/x.jpg") == "print-1"
     clock.now += 59.9
-    assert fresh.get("https://a/x.jpg") == "print-1"
+    assert fresh.fresh("https://a/x.jpg") == "print-1"
     clock.now += 0.1
-    assert fresh.get("https://a/x.jpg") is None
-    fresh.put("https://a/x.jpg", "print-2", 0)  # stale at once: not kept
-    assert fresh.get("https://a/x.jpg") is None
+    assert fresh.fresh("https://a/x.jpg") is None
+    stale = fresh.known("https://a/x.jpg")  # still there, to be revalidated
+    assert stale is not None and (stale.fingerprint, stale.validators) == ("print-1", ETAG)
+
+
+def test_without_validators_a_stale_answer_is_forgotten() -> None:
+    fresh = FreshSources(clock=Clock())
+    fresh.put("https://a/x.jpg", "print-1", 0, ETAG)  # no-cache: ask every time, cheaply
+    assert fresh.fresh("https://a/x.jpg") is None
+    assert fresh.known("https://a/x.jpg") is not None
+    fresh.put("https://a/x.jpg", "print-2", 0, {})  # nothing to ask with: nothing kept
+    assert fresh.known("https://a/x.jpg") is None
 
 
 def test_the_least_recently_used_url_goes_first() -> None:
     fresh = FreshSources(capacity=2, clock=Clock())
-    fresh.put("a", "1", 60)
-    fresh.put("b", "2", 60)
-    assert fresh.get("a") == "1"
-    fresh.put("c", "3", 60)
-    assert (fresh.get("a"), fresh.get("b"), fresh.get("c")) == ("1", None, "3")
+    fresh.put("a", "1", 60, {})
+    fresh.put("b", "2", 60, {})
+    assert fresh.fresh("a") == "1"
+    fresh.put("c", "3", 60, {})
+    assert (fresh.fresh("a"), fresh.fresh("b"), fresh.fresh("c")) == ("1", None, "3")

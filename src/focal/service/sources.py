@@ -1,9 +1,10 @@
 """Finding an original and its fingerprint: the origin folder or a remote origin.
 
 A fingerprint is known without reading the original whenever possible (an origin file whose
-content hash is remembered by its stat; a remote original its origin says is still fresh),
-so that cache hits and 304s read nothing. Bytes brought into memory to find a fingerprint are
-read under an admission of the image jobs, so that over capacity nothing is read.
+content hash is remembered by its stat; a remote original its origin says is still fresh, or
+confirms unchanged to a conditional GET), so that cache hits and 304s read nothing. Bytes
+brought into memory to find a fingerprint are read under an admission of the image jobs, so
+that over capacity nothing is read.
 """
 
 from __future__ import annotations
@@ -76,16 +77,21 @@ class Sources:
         )
 
     async def _remote(self, url: str, held: contextlib.AsyncExitStack) -> ResolvedSource:
-        known = self.fresh.get(url)
-        if known is not None:  # fresh by its origin's word: a hit or a 304 fetches nothing
-            return ResolvedSource(f"url:{url}", known, url, load=self._fetch_bytes(url))
+        name = f"url:{url}"
+        fresh = self.fresh.fresh(url)
+        if fresh is not None:  # fresh by its origin's word: a hit or a 304 fetches nothing
+            return ResolvedSource(name, fresh, url, load=self._fetch_bytes(url))
+        known = self.fresh.known(url)
         await held.enter_async_context(self.jobs.admit())
-        fetched = await self.fetcher.fetch(url)
+        fetched = await self.fetcher.fetch(url, known.validators if known else None)
+        lifetime = freshness_seconds(fetched.cache_control, self.settings.remote_freshness_seconds)
+        if fetched.not_modified and known is not None:  # unchanged: no body came
+            self.fresh.put(url, known.fingerprint, lifetime, known.validators)
+            return ResolvedSource(name, known.fingerprint, url, load=self._fetch_bytes(url))
         validator = fetched.etag or hashlib.sha256(fetched.data).hexdigest()
         fingerprint = f"url:{fetched.url}:{validator}"
-        lifetime = freshness_seconds(fetched.cache_control, self.settings.remote_freshness_seconds)
-        self.fresh.put(url, fingerprint, lifetime)
-        return ResolvedSource(f"url:{url}", fingerprint, url, data=fetched.data)
+        self.fresh.put(url, fingerprint, lifetime, fetched.validators())
+        return ResolvedSource(name, fingerprint, url, data=fetched.data)
 
     def _fetch_bytes(self, url: str) -> Callable[[], Awaitable[bytes]]:
         async def fetch() -> bytes:

@@ -4,7 +4,9 @@ Serving a variant from the cache needs the source's fingerprint, and for a remot
 that takes a fetch, unless the origin said how long its answer stays fresh. As a shared
 cache does, Focal honours `Cache-Control` (`s-maxage`, `max-age`; `no-store`, `no-cache`
 and `private` mean "ask every time"), and falls back to a configured time when the origin
-says nothing. Within that time a cache hit or a 304 costs no fetch at all.
+says nothing. Within that time a cache hit or a 304 costs no fetch at all; past it, an
+original with an ETag or Last-Modified is revalidated by a conditional GET, which costs no
+body when it has not changed.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass
 
 REMEMBERED = 65_536  # remote URLs whose fingerprint is kept (a few MB)
 _ASK_EVERY_TIME = ("no-store", "no-cache", "private")
@@ -35,35 +38,50 @@ def freshness_seconds(cache_control: str | None, default: float) -> float:
     return default
 
 
+@dataclass(frozen=True)
+class KnownSource:
+    fingerprint: str
+    fresh_until: float  # on the clock of FreshSources
+    validators: dict[str, str]  # If-None-Match / If-Modified-Since, to ask once it is stale
+
+
 class FreshSources:
-    """Fingerprints of remote originals by URL, each until its freshness runs out."""
+    """What is known of remote originals by URL: fingerprints, until when they are fresh, and
+    how to ask the origin cheaply (a conditional GET) whether a stale one still holds."""
 
     def __init__(
         self, capacity: int = REMEMBERED, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self.capacity = capacity
         self.clock = clock
-        self._known: OrderedDict[str, tuple[str, float]] = OrderedDict()  # url -> (print, until)
+        self._known: OrderedDict[str, KnownSource] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, url: str) -> str | None:
+    def known(self, url: str) -> KnownSource | None:
+        """Fresh or stale: whatever is remembered of `url`."""
         with self._lock:
             known = self._known.get(url)
-            if known is None:
-                return None
-            fingerprint, until = known
-            if self.clock() >= until:
-                del self._known[url]
-                return None
-            self._known.move_to_end(url)
-            return fingerprint
+            if known is not None:
+                self._known.move_to_end(url)
+            return known
 
-    def put(self, url: str, fingerprint: str, seconds: float) -> None:
+    def fresh(self, url: str) -> str | None:
+        """The fingerprint of `url` if it is still fresh."""
+        known = self.known(url)
+        if known is None or self.clock() >= known.fresh_until:
+            return None
+        return known.fingerprint
+
+    def put(
+        self, url: str, fingerprint: str, seconds: float, validators: dict[str, str]
+    ) -> None:
+        """Remember `url` for `seconds`; past that, only if it can be revalidated."""
         with self._lock:
-            if seconds <= 0:
-                self._known.pop(url, None)
+            if seconds <= 0 and not validators:
+                self._known.pop(url, None)  # nothing to reuse, nothing to ask with
                 return
-            self._known[url] = (fingerprint, self.clock() + seconds)
+            until = self.clock() + max(0.0, seconds)
+            self._known[url] = KnownSource(fingerprint, until, validators)
             self._known.move_to_end(url)
             while len(self._known) > self.capacity:
                 self._known.popitem(last=False)

@@ -10,7 +10,7 @@ over the whole fetch.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from types import TracebackType
@@ -44,6 +44,16 @@ class RemoteSource:
     etag: str | None
     last_modified: str | None
     cache_control: str | None = None
+    not_modified: bool = False  # a 304 to a conditional fetch: `data` is empty
+
+    def validators(self) -> dict[str, str]:
+        """The headers that ask the origin later whether this answer still holds."""
+        headers = {}
+        if self.etag:
+            headers["If-None-Match"] = self.etag
+        if self.last_modified:
+            headers["If-Modified-Since"] = self.last_modified
+        return headers
 
 
 # --- The fetcher ------------------------------------------------------------------------------
@@ -64,6 +74,18 @@ def _too_large(url: httpx.URL, limit: int, declared: int | None = None) -> Focal
         ErrorKind.SOURCE_TOO_LARGE,
         f"{url} {size}; the limit is {limit} bytes. "
         "Use a smaller original or raise FOCAL_MAX_SOURCE_BYTES",
+    )
+
+
+def _not_modified(response: httpx.Response, url: httpx.URL) -> RemoteSource:
+    return RemoteSource(
+        data=b"",
+        url=str(url),
+        content_type=response.headers.get("Content-Type"),
+        etag=response.headers.get("ETag"),
+        last_modified=response.headers.get("Last-Modified"),
+        cache_control=response.headers.get("Cache-Control"),
+        not_modified=True,
     )
 
 
@@ -123,11 +145,15 @@ class RemoteFetcher:
     async def aclose(self) -> None:
         await self._client.aclose()
 
-    async def fetch(self, url: str) -> RemoteSource:
-        """The original at url, after redirects; every refusal or failure is a FocalError."""
+    async def fetch(self, url: str, validators: Mapping[str, str] | None = None) -> RemoteSource:
+        """The original at url, after redirects; every refusal or failure is a FocalError.
+
+        With `validators` (from an earlier answer's `validators()`) the fetch is conditional:
+        an origin whose original has not changed answers 304, a RemoteSource without data.
+        """
         try:
             async with asyncio.timeout(self._settings.fetch_timeout):
-                return await self._follow_redirects(url)
+                return await self._follow_redirects(url, validators or {})
         except TimeoutError:
             raise self._timed_out(url) from None
 
@@ -157,11 +183,13 @@ class RemoteFetcher:
             )
         return parsed
 
-    async def _follow_redirects(self, url: str) -> RemoteSource:
+    async def _follow_redirects(self, url: str, validators: Mapping[str, str]) -> RemoteSource:
         target = self._checked_url(url)
         redirects_followed = 0
         while True:
-            async with self._stream(target) as response:
+            async with self._stream(target, validators) as response:
+                if response.status_code == 304 and validators:
+                    return _not_modified(response, target)
                 if not 300 <= response.status_code < 400:
                     _raise_for_status(response, target)
                     return await self._read_source(response, target)
@@ -197,10 +225,12 @@ class RemoteFetcher:
             ) from None
 
     @asynccontextmanager
-    async def _stream(self, url: httpx.URL) -> AsyncIterator[httpx.Response]:
+    async def _stream(
+        self, url: httpx.URL, headers: Mapping[str, str]
+    ) -> AsyncIterator[httpx.Response]:
         """A streamed GET of url, with transport failures turned into FocalErrors."""
         try:
-            async with self._client.stream("GET", url) as response:
+            async with self._client.stream("GET", url, headers=dict(headers)) as response:
                 yield response
         except httpx.TimeoutException:
             raise self._timed_out(url) from None
