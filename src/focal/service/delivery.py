@@ -13,7 +13,7 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from focal.catalog import FaceBoxStore, UsageStore, catalog_url, open_catalog
@@ -127,9 +127,11 @@ class DeliveryService:
         key = await asyncio.to_thread(content_hash, data)
         return await self.faces.locate(data, key)
 
-    def variant_identity(self, options: Options, hints: ClientHints, fingerprint: str) -> str:
+    def variant_identity(
+        self, options: Options, canonical_options: str, hints: ClientHints, fingerprint: str
+    ) -> str:
         """Everything the response depends on: source, options, and the client facts used."""
-        parts = [fingerprint, canonical(options)]
+        parts = [fingerprint, canonical_options]
         if options.format == "auto":
             parts.append("accept=" + hints.format_class())
         if options.width == "auto":
@@ -175,7 +177,8 @@ class DeliveryService:
         and requests waiting for another's transformation of their variant hold none (unless
         they read their source), so a burst for one variant is not refused as busy.
         """
-        identity = self.variant_identity(options, hints, resolved.fingerprint)
+        canonical_options = canonical(options)
+        identity = self.variant_identity(options, canonical_options, hints, resolved.fingerprint)
         common = {"Cache-Control": cache_control or self.settings.cache_control}
         vary = self._vary(options)
         if vary:
@@ -186,7 +189,7 @@ class DeliveryService:
         # format=json describes and makes nothing: free, like the SDK's info.
         metered = None
         if options.format != "json":
-            metered = transformation_key(resolved.name, canonical(options))
+            metered = transformation_key(resolved.name, canonical_options)
         cached = await self._cached(key)
         if cached is not None:
             if metered is not None:  # a new window counts it again, quota or not
@@ -229,17 +232,8 @@ class DeliveryService:
             return None
         cached = await asyncio.to_thread(self.shared.get, key)
         if cached is not None and self.results is not None:
-            await self._keep(self.results.put, key, cached)
+            await self._keep_here(key, cached)
         return cached
-
-    @staticmethod
-    async def _keep(
-        put: Callable[[str, CachedResult], None], key: str, result: CachedResult
-    ) -> None:
-        try:
-            await asyncio.to_thread(put, key, result)
-        except OSError as error:  # a full or read-only disk costs speed, not the answer
-            log.warning("result cache: cannot keep %s: %s", key, error)
 
     def _made(self, key: str, making: asyncio.Future[_Made]) -> None:
         if self._making.get(key) is making:
@@ -256,7 +250,7 @@ class DeliveryService:
         resolved: ResolvedSource,
         metered: str | None,
     ) -> _Made:
-        """Read, find faces if asked, transform, count, and keep the result in the cache.
+        """Read, find faces if asked, transform and count; then keep the result.
 
         Counted once made: a transformation that fails costs nothing.
         """
@@ -272,31 +266,38 @@ class DeliveryService:
             if options.gravity.mode == "face":
                 lookup = await self.locate_faces(data)
                 extra["Focal-Gravity"] = _describe_gravity(lookup)
-                if lookup.faces is None:
-                    # A centre crop made while the detector was down must not be cached as the
-                    # answer: the next request should get the faces.
-                    identity += "\nfaces-unavailable"
             self.transformations += 1
             result = await self.jobs.run(transform, data, options, hints, self.limits, lookup)
-            if isinstance(result, Described):
-                made = CachedResult(json.dumps(result.body).encode(), "application/json", extra)
-            else:
-                made = CachedResult(result.data, result.media_type, extra)
             if metered is not None:
                 await self.meter.count(metered)
-            unavailable = lookup is not None and lookup.faces is None
-            if not unavailable:
-                kept = made
-                if "Focal-Gravity" in extra:
-                    # Later hits did not look the faces up: say where the answer came from.
-                    gravity = re.sub(r"from=\w+", "from=cache", extra["Focal-Gravity"])
-                    kept = CachedResult(made.body, made.content_type, {"Focal-Gravity": gravity})
-                if self.results is not None:
-                    await self._keep(self.results.put, key, kept)
-                if self.shared is not None:
-                    # In the background: a slow or hung store must not hold the answer nor
-                    # the place in image work. SharedResults.put never raises.
-                    sharing = asyncio.create_task(asyncio.to_thread(self.shared.put, key, kept))
-                    self._sharing.add(sharing)
-                    sharing.add_done_callback(self._sharing.discard)
-            return _Made(identity, made, unavailable)
+        if isinstance(result, Described):
+            made = CachedResult(json.dumps(result.body).encode(), "application/json", extra)
+        else:
+            made = CachedResult(result.data, result.media_type, extra)
+        if lookup is not None and lookup.faces is None:
+            # A centre crop made while the detector was down is not kept as the answer: the
+            # next request should get the faces.
+            return _Made(identity + "\nfaces-unavailable", made, no_store=True)
+        await self._keep(key, made)
+        return _Made(identity, made, no_store=False)
+
+    async def _keep(self, key: str, made: CachedResult) -> None:
+        """Into this server's cache, and into the fleet's in the background."""
+        if "Focal-Gravity" in made.headers:
+            # Later hits did not look the faces up: say where the answer came from.
+            gravity = re.sub(r"from=\w+", "from=cache", made.headers["Focal-Gravity"])
+            made = CachedResult(made.body, made.content_type, {"Focal-Gravity": gravity})
+        if self.results is not None:
+            await self._keep_here(key, made)
+        if self.shared is not None:
+            # A slow or hung store must not hold the answer. SharedResults.put never raises.
+            sharing = asyncio.create_task(asyncio.to_thread(self.shared.put, key, made))
+            self._sharing.add(sharing)
+            sharing.add_done_callback(self._sharing.discard)
+
+    async def _keep_here(self, key: str, result: CachedResult) -> None:
+        assert self.results is not None
+        try:
+            await asyncio.to_thread(self.results.put, key, result)
+        except OSError as error:  # a full or read-only disk costs speed, not the answer
+            log.warning("result cache: cannot keep %s: %s", key, error)
