@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: serve test lint bench model eval-faces clean
+.PHONY: serve test fuzz lint bench model eval-faces clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,8 +15,13 @@ $(STAMP): pyproject.toml
 serve: $(STAMP)
 	$(BIN)/focal serve
 
-test: $(STAMP)
+test: lint
 	$(BIN)/python -m pytest -q
+
+# The fuzz suite (tests/fuzz) at length: `make test` runs a few examples of each.
+fuzz: $(STAMP)
+	FOCAL_FUZZ_EXAMPLES=$${FOCAL_FUZZ_EXAMPLES:-2000} $(BIN)/python -m pytest -q tests/fuzz \
+		-p no:cacheprovider --hypothesis-show-statistics
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests tools bench examples
