@@ -3,7 +3,9 @@
 Registered as a plugin by tests/conftest.py. `database_url` gives each test an empty catalog
 database (`engine`: the same, migrated) on every available backend: SQLite always,
 PostgreSQL when `initdb`, `pg_ctl` and `postgres` are found (on PATH or in
-/usr/lib/postgresql/*/bin) and psycopg is installed. One cluster serves the whole session;
+/usr/lib/postgresql/*/bin) and psycopg is installed. Without them the PostgreSQL cases are
+reported as skipped with the reason, and fail under CI (`CI` set), where `.ci/run` installs
+the server. One cluster serves the whole session;
 it listens on a Unix socket in its own temporary folder only (no TCP port to collide on),
 runs without fsync, and is removed at the end. Run as root, it runs as an unprivileged user
 (`postgres` or `nobody`), since initdb refuses root.
@@ -53,13 +55,27 @@ def server_binaries() -> Path | None:
     return None
 
 
-def available() -> bool:
-    return server_binaries() is not None and importlib.util.find_spec("psycopg") is not None
+def missing() -> str | None:
+    """Why no PostgreSQL cluster can be started here, or None when one can."""
+    if server_binaries() is None:
+        return "no PostgreSQL server binaries (initdb, pg_ctl, postgres): apt install postgresql"
+    if importlib.util.find_spec("psycopg") is None:
+        return "psycopg is not installed"
+    return None
 
 
-# The catalog backends the tests run on. PostgreSQL is listed only when a server can be
-# started here; without one its parameters are simply not generated (nothing is skipped).
-BACKENDS = ["sqlite", "postgresql"] if available() else ["sqlite"]
+def require_postgres() -> None:
+    """Skip the test without PostgreSQL, saying why; under CI that is a failure."""
+    reason = missing()
+    if reason is None:
+        return
+    if os.environ.get("CI"):
+        pytest.fail(f"PostgreSQL is required under CI: {reason}")
+    pytest.skip(reason)
+
+
+# The catalog backends every catalog test runs on.
+BACKENDS = ["sqlite", "postgresql"]
 
 
 def _unprivileged_user() -> pwd.struct_passwd:
@@ -202,8 +218,9 @@ def stop_cluster(cluster: PostgresCluster) -> None:
 @pytest.fixture(scope="session")
 def postgres_cluster() -> Iterator[PostgresCluster]:
     """One PostgreSQL cluster for the whole session."""
+    require_postgres()
     binaries = server_binaries()
-    assert binaries is not None, "no PostgreSQL server binaries on this machine"
+    assert binaries is not None
     # Not under pytest's tmp_path: that folder is private to root, out of the server's reach.
     folder = Path(tempfile.mkdtemp(prefix="focal-pg-"))
     try:
