@@ -16,7 +16,7 @@ serve: $(STAMP)
 	$(BIN)/focal serve
 
 test: lint
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --cov --cov-report=term
 
 # The fuzz suite (tests/fuzz) at length: `make test` runs a few examples of each.
 fuzz: $(STAMP)
