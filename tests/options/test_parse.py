@@ -444,6 +444,60 @@ def test_mapping_form_validates_like_urls() -> None:
     assert options_from_mapping({"width": 10, "height": None}) == parse_options("width=10")
 
 
+@pytest.mark.parametrize(
+    "mapping",
+    [
+        {"width": True},
+        {"quality": True},
+        {"blur": False},
+        {"rotate": True},
+        {"gravity": {"x": True, "y": 0.5}},
+        {"trim": {"top": True}},
+        {"trim": [True, 0, 0, 0]},
+        {"background": True},
+    ],
+)
+def test_mapping_form_booleans_are_not_numbers(mapping: dict[str, object]) -> None:
+    with pytest.raises(OptionError, match="true|false"):
+        options_from_mapping(mapping)
+
+
+def test_mapping_form_booleans_are_booleans() -> None:
+    assert options_from_mapping({"anim": False}) == parse_options("anim=false")
+
+
+# --- numbers are ASCII ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "width=\u0663",  # Arabic-Indic three
+        "width=\u0661\u0660\u0660",
+        "contrast=\uff15",  # fullwidth five
+        "quality=\uff18\uff10",
+        "width=1_000",
+        "blur=1_0",
+        "rotate=\u0669\u0660",
+        "gravity=0.\uff15x0.5",
+        "trim=\u0661;0;0;0",
+        "trim.border.keep=\u0663",
+        "background=rgb(\u0663,0,0)",
+        "dpr=\U0001d7d0",  # mathematical bold two
+    ],
+)
+def test_numbers_are_ascii_digits_only(text: str) -> None:
+    assert "is not valid" in error_of(text)
+
+
+def test_ascii_number_spellings_still_parse() -> None:
+    assert parse_options("width=+5").width == 5
+    assert parse_options("width=5.").width == 5
+    assert parse_options("width=.5e1").width == 5
+    assert parse_options("blur=1e1").blur == 10
+    assert parse_options("background=rgb(3,0,0)").background == Color(3, 0, 0)
+
+
 # --- canonical form -------------------------------------------------------------------------
 
 

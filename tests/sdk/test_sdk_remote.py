@@ -13,6 +13,7 @@ import pyvips
 from conftest import RunningServer, read_photo
 from focal import Images
 from focal.errors import ErrorKind, FocalError, OptionError
+from focal.json_input import MAX_JSON_DEPTH
 from imaging import decode, gradient, png
 
 TOKEN = "test-token"
@@ -158,7 +159,26 @@ GOOD_OUTPUT = {"format": "png", "quality": None, "anim": True}
     ("chain", "code", "message"),
     [
         ("{not json", 9424, "not JSON"),
-        (json.dumps({"operations": {}, "output": GOOD_OUTPUT}), 9424, "must be a list"),
+        (json.dumps({"operations": {}, "output": GOOD_OUTPUT}), 9424, "should be a valid list"),
+        (json.dumps({"operations": [], "output": GOOD_OUTPUT, "x": 1}), 9424, "unknown field 'x'"),
+        (
+            json.dumps({"operations": [], "output": {**GOOD_OUTPUT, "quality": True}}),
+            9424,
+            "'output.quality'",
+        ),
+        # Booleans are not numbers, wherever a number is read from the chain.
+        (
+            json.dumps({"operations": [{"op": "blur", "radius": True}], "output": GOOD_OUTPUT}),
+            9401,
+            "blur.radius='true'",
+        ),
+        (
+            json.dumps(
+                {"operations": [{"op": "draw", "input": 0, "left": True}], "output": GOOD_OUTPUT}
+            ),
+            9401,
+            "draw.left='true'",
+        ),
         (json.dumps({"operations": [{"op": "explode"}], "output": GOOD_OUTPUT}), 9424, "unknown"),
         (json.dumps({"operations": [{"op": "rotate"}], "output": GOOD_OUTPUT}), 9424, "missing"),
         (
@@ -236,3 +256,29 @@ def test_missing_parts_and_oversize_inputs(start_server: Start) -> None:
     streamed = post_chain(server, json.dumps({"operations": [], "output": GOOD_OUTPUT}), many)
     assert streamed.status_code == 413
     assert "the request is over" in streamed.text
+
+
+def _nested_draws(depth: int) -> dict[str, object]:
+    operations: list[object] = []
+    for _ in range(depth):
+        operations = [{"op": "draw", "input": 0, "operations": operations}]
+    return {"operations": operations, "output": GOOD_OUTPUT}
+
+
+@pytest.mark.parametrize(
+    "chain",
+    [
+        '{"operations": ' + "[" * 5000 + "]" * 5000 + ', "output": {"format": "png"}}',
+        json.dumps(_nested_draws(400)),
+    ],
+    ids=["lists-5000-deep", "draws-400-deep"],
+)
+def test_deeply_nested_chain_is_a_400_naming_the_limit(server: RunningServer, chain: str) -> None:
+    response = post_chain(server, chain, [read_photo("chelsea")])
+    assert response.status_code == 400
+    assert f"more than {MAX_JSON_DEPTH} deep" in response.text
+
+
+def test_draws_nested_within_the_depth_limit_still_run(server: RunningServer) -> None:
+    response = post_chain(server, json.dumps(_nested_draws(5)), [read_photo("chelsea")])
+    assert response.status_code == 200, response.text

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
@@ -18,6 +19,7 @@ from sqlalchemy import update
 from conftest import RunningServer, read_photo
 from focal.catalog.schema import images
 from focal.catalog.times import to_micros
+from focal.json_input import MAX_JSON_DEPTH
 
 TOKEN = "hosted-test-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -288,3 +290,118 @@ def test_fifty_concurrent_uploads_land_intact(server: RunningServer) -> None:
         for image_id, data in uploaded:
             assert client.get(f"/images/v1/{image_id}/blob", headers=AUTH).content == data
         assert stats(client)[0] == 50
+
+
+# --- what clients send is bounded and typed ----------------------------------------------
+
+
+def _nested_list(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+def _token(document: object) -> str:
+    raw = json.dumps(document).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def test_deeply_nested_json_is_a_400_naming_the_limit(server: RunningServer) -> None:
+    limit = f"more than {MAX_JSON_DEPTH} deep"
+    tiny = pyvips.Image.black(8, 8).pngsave_buffer()
+    with server.client() as client:
+        ok(upload(client, tiny, id="kept"))
+        deep_metadata = '{"a": ' + _nested_list(509) + "}"  # 1,024 bytes: within the limit
+        assert limit in failed(upload(client, tiny, metadata=deep_metadata), 400)
+        deep_body = '{"metadata": {"a": ' + _nested_list(5000) + "}}"
+        patch = client.patch("/images/v1/kept", headers=AUTH, content=deep_body)
+        assert limit in failed(patch, 400)
+        variant = '{"id": "v", "options": ' + _nested_list(5000) + "}"
+        assert limit in failed(
+            client.post("/images/v1/variants", headers=AUTH, content=variant), 400
+        )
+        token = _token(["desc", 1, "x", *json.loads(_nested_list(50))])
+        params = {"continuation_token": token, "per_page": 10}
+        assert limit in failed(client.get("/images/v2", headers=AUTH, params=params), 400)
+        assert ok(client.get("/images/v1/kept", headers=AUTH))["metadata"] == {}
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"id": "v", "options": [1]}, "'options'"),
+        ({"id": "v", "options": {"width": True}}, "'options.width'"),  # true is not 1
+        ({"id": "v", "options": {"width": 1.5}}, "'options.width'"),
+        ({"id": "v", "options": {"width": "100"}}, "'options.width'"),
+        ({"id": "v", "options": {"fit": 3}}, "'options.fit'"),
+        ({"id": "v", "options": {"fit": "stretch"}}, "'options.fit'"),
+        ({"id": "v", "options": {"metadata": ["keep"]}}, "'options.metadata'"),
+        ({"id": "v", "options": {"widht": 100}}, "'options.widht'"),
+        ({"id": 7, "options": {}}, "'id'"),
+        ({"id": "v", "neverRequireSignedURLs": "yes"}, "'neverRequireSignedURLs'"),
+        ([1], "JSON object"),
+    ],
+)
+def test_variant_bodies_are_checked_field_by_field(
+    server: RunningServer, body: object, field: str
+) -> None:
+    with server.client() as client:
+        message = failed(client.post("/images/v1/variants", headers=AUTH, json=body), 400)
+        assert field in message
+        assert ok(client.get("/images/v1/variants", headers=AUTH))["variants"].keys() == {"public"}
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"metadata": [1]}, "'metadata'"),
+        ({"requireSignedURLs": 1}, "'requireSignedURLs'"),
+        ({"requireSignedURLs": "true"}, "'requireSignedURLs'"),
+        ({"metdata": {}}, "'metdata'"),
+        ("just a string", "JSON object"),
+    ],
+)
+def test_patch_bodies_are_checked_field_by_field(
+    server: RunningServer, body: object, field: str
+) -> None:
+    with server.client() as client:
+        ok(upload(client, pyvips.Image.black(8, 8).pngsave_buffer(), id="kept"))
+        assert field in failed(client.patch("/images/v1/kept", headers=AUTH, json=body), 400)
+        kept = ok(client.get("/images/v1/kept", headers=AUTH))
+        assert kept["metadata"] == {} and kept["requireSignedURLs"] is False
+
+
+def test_metadata_is_measured_alike_at_upload_and_patch(server: RunningServer) -> None:
+    accented = {"note": "ab" + "é" * 505}  # 1,023 bytes as stored (UTF-8), 3,043 as \\u escapes
+    stored = json.dumps(accented, separators=(",", ":"), ensure_ascii=False).encode()
+    assert len(stored) == 1023
+    one_more = {"note": "ab" + "é" * 506}
+    tiny = pyvips.Image.black(8, 8).pngsave_buffer()
+    with server.client() as client:
+        ok(upload(client, tiny, id="a", metadata=json.dumps(accented, ensure_ascii=False)))
+        ok(upload(client, tiny, id="b"))
+        patched = ok(client.patch("/images/v1/b", headers=AUTH, json={"metadata": accented}))
+        assert patched["metadata"] == accented
+        # The same measure refuses one more character in both.
+        too_long = json.dumps(one_more, ensure_ascii=False)
+        assert "1025 bytes" in failed(upload(client, tiny, id="c", metadata=too_long), 400)
+        patch = client.patch("/images/v1/b", headers=AUTH, json={"metadata": one_more})
+        assert "1025 bytes" in failed(patch, 400)
+
+
+def test_numbers_that_reach_sql_are_bounded(server: RunningServer) -> None:
+    with server.client() as client:
+        ok(upload(client, pyvips.Image.black(8, 8).pngsave_buffer(), id="kept"))
+        page = client.get("/images/v1", headers=AUTH, params={"page": "9" * 30})
+        assert "page is 1 to" in failed(page, 400)
+        assert ok(client.get("/images/v1", headers=AUTH, params={"page": 1_000_000})) == {
+            "images": []
+        }
+        for token in (
+            _token(["desc", 10**30, "kept"]),
+            _token(["desc", -(10**30), "kept"]),
+            _token(["desc", True, "kept"]),
+            _token(["desc", 1, "x" * 2000]),
+            _token(["desc", 1]),
+        ):
+            params = {"continuation_token": token, "per_page": 10}
+            listing = client.get("/images/v2", headers=AUTH, params=params)
+            assert "continuation_token" in failed(listing, 400)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import logging
 import socket
 import sys
 import threading
@@ -314,13 +315,33 @@ def test_an_origin_missing_from_the_allow_list_is_refused(origin: OriginServer) 
     assert origin.connections == 0
 
 
-def test_a_refusal_points_out_malformed_allow_list_entries(origin: OriginServer) -> None:
-    settings = allowing(origin, allowed_origins=("https://img.example.com/images",))
+def test_malformed_allow_list_entries_are_logged_once_and_never_told_to_clients(
+    origin: OriginServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    malformed = "https://img.example.com/images"
+    settings = allowing(origin, allowed_origins=(malformed, "ftp://files.example.com"))
 
-    error = fetch_error(settings, f"{origin.origin}/image.jpg")
+    async def refusals() -> list[FocalError]:
+        errors = []
+        async with RemoteFetcher(settings) as fetcher:  # built once, at start-up
+            for _ in range(3):
+                with pytest.raises(FocalError) as caught:
+                    await fetcher.fetch(f"{origin.origin}/image.jpg")
+                errors.append(caught.value)
+        return errors
 
-    assert error.kind is ErrorKind.ORIGIN_NOT_ALLOWED
-    assert "malformed: https://img.example.com/images" in error.message
+    with caplog.at_level(logging.WARNING, logger="focal.sources.origins"):
+        errors = asyncio.run(refusals())
+
+    for error in errors:
+        assert error.kind is ErrorKind.ORIGIN_NOT_ALLOWED
+        assert f"the origin {origin.origin} is not in FOCAL_ALLOWED_ORIGINS" in error.message
+        assert "img.example.com" not in error.message and "ftp" not in error.message
+    warnings = [record for record in caplog.records if record.levelno == logging.WARNING]
+    assert len(warnings) == 1
+    assert malformed in warnings[0].getMessage()
+    assert "ftp://files.example.com" in warnings[0].getMessage()
+    assert origin.connections == 0
 
 
 def test_an_empty_allow_list_turns_remote_fetching_off(origin: OriginServer) -> None:

@@ -20,10 +20,14 @@ from focal.catalog.store import Store, checked_text
 from focal.catalog.times import from_micros, now_micros, to_micros
 from focal.catalog.usage import Metric, add_usage, day_number
 from focal.errors import ErrorKind, FocalError
+from focal.json_input import load_json
 
 MAX_METADATA_BYTES = 1024
 MAX_ID_LENGTH = 1024
 MAX_PER_PAGE = 10_000
+MAX_PAGE = 1_000_000  # v1 pages: their offset stays far inside a 64-bit SQL integer
+# Catalog times are microseconds in a signed 64-bit column: a token's time must fit there.
+_MICROS_BOUND = 2**63
 SORT_ORDERS = ("asc", "desc")
 # Characters a URL path may hold unescaped (RFC 3986 pchar and "/"), so an id is its own URL.
 _ID_PATTERN = re.compile(r"[A-Za-z0-9._~!$&'()*+,;=:@/-]+")
@@ -143,12 +147,18 @@ def _read_continuation_token(token: str, sort_order: str) -> tuple[int, str]:
     )
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        order, uploaded, image_id = json.loads(raw)
-    except (binascii.Error, UnicodeDecodeError, ValueError, TypeError):
+        document = load_json(raw, "continuation_token")
+    except (binascii.Error, ValueError):
         raise invalid from None
+    if not (isinstance(document, list) and len(document) == 3):
+        raise invalid
+    order, uploaded, image_id = document
     if order != sort_order:
         raise FocalError(ErrorKind.BAD_REQUEST, f"continuation_token belongs to sort_order={order}")
-    if not isinstance(uploaded, int) or not isinstance(image_id, str):
+    # What it holds reaches SQL: a time in the column's range, an id the catalog could hold.
+    if type(uploaded) is not int or not -_MICROS_BOUND <= uploaded < _MICROS_BOUND:
+        raise invalid
+    if not isinstance(image_id, str) or not 0 < len(image_id) <= MAX_ID_LENGTH:
         raise invalid
     return uploaded, image_id
 
@@ -265,8 +275,8 @@ class ImageStore(Store):
 
     def list_images_v1(self, page: int, per_page: int) -> list[ImageRecord]:
         """Newest first, drafts left out; pages count from 1."""
-        if page < 1:
-            raise FocalError(ErrorKind.BAD_REQUEST, "page counts from 1")
+        if not 1 <= page <= MAX_PAGE:
+            raise FocalError(ErrorKind.BAD_REQUEST, f"page counts from 1 to {MAX_PAGE:,}")
         _check_per_page(per_page)
         query = (
             select(images)

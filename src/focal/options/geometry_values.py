@@ -14,6 +14,7 @@ from focal.options.values import (
     Integer,
     ValueType,
     format_number,
+    parse_number,
 )
 
 
@@ -76,7 +77,8 @@ class Angle(ValueType[int]):
     ANGLES = (0, 90, 180, 270)
 
     def parse(self, name: str, text: str) -> int:
-        angle = Integer(-360, 360).parse(name, text) if text.lstrip("-").isdigit() else None
+        whole = parse_number(text) is not None and text.lstrip("-").isdigit()  # no "90.0"
+        angle = Integer(-360, 360).parse(name, text) if whole else None
         if angle is None or angle % 90:
             raise OptionError(f"{name}={text!r} is not valid: expected {self.describe()}")
         return angle % 360

@@ -32,11 +32,17 @@ class ValueType(Generic[T]):
         raise NotImplementedError
 
 
-def _number(text: str) -> float | None:
-    try:
-        value = float(text)
-    except ValueError:
+# A decimal number in ASCII, as URLs and CSS write it. float() alone would also take other
+# scripts' digits (٣, ５), underscores (1_000), "inf" and "nan".
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def parse_number(text: str) -> float | None:
+    """The finite number an option value spells, or None; every number option reads this."""
+    text = text.strip(" ")
+    if not _NUMBER.fullmatch(text):
         return None
+    value = float(text)
     return value if math.isfinite(value) else None
 
 
@@ -56,7 +62,7 @@ class Integer(ValueType[int]):
     def parse(self, name: str, text: str) -> int:
         if self.words and text.lower() in self.words:
             return self.words[text.lower()]
-        number = _number(text)
+        number = parse_number(text)
         if number is None or not number.is_integer() or not self.low <= number <= self.high:
             raise OptionError(f"{name}={text!r} is not valid: expected {self.describe()}")
         return int(number)
@@ -78,7 +84,7 @@ class Decimal(ValueType[float]):
     low_open: bool = False  # True: the low bound itself is not allowed
 
     def parse(self, name: str, text: str) -> float:
-        number = _number(text)
+        number = parse_number(text)
         too_low = number is not None and (
             number < self.low or (self.low_open and number == self.low)
         )
@@ -186,7 +192,7 @@ _FUNCTIONAL = re.compile(r"^(rgba?)\((.*)\)$")
 def _channel(part: str, *, alpha: bool) -> int | None:
     part = part.strip()
     percent = part.endswith("%")
-    number = _number(part[:-1] if percent else part)
+    number = parse_number(part[:-1] if percent else part)
     if number is None:
         return None
     # 255 / 100 as a factor would make 50% 127.49999...: multiply first, then divide

@@ -6,16 +6,18 @@ sends its JSON form (`to_json`) to `POST /transform`, which reads it back with `
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, field_validator
+
 from focal.errors import OptionError
+from focal.json_input import validated
 from focal.options import options_from_mapping
 from focal.pipeline.encode import MEDIA_TYPES
 from focal.pipeline.executor import OutputSpec
 from focal.pipeline.operations import Operation, operation_from_dict
-from focal.pipeline.parameters import JSON, malformed
+from focal.pipeline.parameters import JSON
 
 _FORMATS_BY_MEDIA_TYPE = {media_type: fmt for fmt, media_type in MEDIA_TYPES.items()}
 _FORMATS_BY_MEDIA_TYPE["image/jpeg"] = "jpeg"
@@ -56,24 +58,34 @@ class FlatChain:
     @classmethod
     def from_json(cls, document: JSON) -> FlatChain:
         """Read back `to_json`'s form; anything malformed is the caller's 400."""
-        if not isinstance(document, Mapping) or set(document) != {"operations", "output"}:
-            raise malformed('expected an object with "operations" and "output"')
-        operations, output = document["operations"], document["output"]
-        if not isinstance(operations, list):
-            raise malformed('"operations" must be a list')
-        if not isinstance(output, Mapping) or not set(output) <= {"format", "quality", "anim"}:
-            raise malformed('"output" must be an object with format, quality and anim')
-        spec = output_spec(**_output_arguments(output))
-        return cls(tuple(operation_from_dict(item) for item in operations), spec)
+        chain = validated(_ChainDocument, document, "the operation list")
+        output = chain.output
+        spec = output_spec(output.format, output.quality, output.anim)
+        return cls(tuple(operation_from_dict(item) for item in chain.operations), spec)
 
 
-def _output_arguments(output: Mapping[str, Any]) -> dict[str, Any]:
-    format, quality, anim = output.get("format"), output.get("quality"), output.get("anim", True)
-    if not isinstance(format, str | None) or not isinstance(anim, bool):
-        raise malformed('bad "output" format or anim')
-    if quality is not None and (isinstance(quality, bool) or not isinstance(quality, int | str)):
-        raise malformed('bad "output" quality')
-    return {"format": format, "quality": quality, "anim": anim}
+class _Document(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+
+class _OutputDocument(_Document):
+    format: str | None = None
+    quality: Any = None  # a number or a quality word, checked as the URL option is
+    anim: bool = True
+
+    @field_validator("quality")
+    @classmethod
+    def _number_or_word(cls, quality: Any) -> Any:
+        if quality is not None and (
+            isinstance(quality, bool) or not isinstance(quality, int | str)
+        ):
+            raise ValueError("should be a whole number or a quality word")
+        return quality
+
+
+class _ChainDocument(_Document):
+    operations: list[Any]  # each checked by its operation's parameters
+    output: _OutputDocument
 
 
 # The multipart form of POST /transform and /info: one part per input image, in order, and

@@ -6,22 +6,24 @@ Answers use the hosted product's envelope: `{result, success, errors, messages}`
 from __future__ import annotations
 
 import asyncio
-import json
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 
 from focal.catalog import ImageRecord, VariantRecord
+from focal.catalog.images import MAX_PAGE, encode_metadata
 from focal.errors import ErrorKind, FocalError
+from focal.json_input import load_json, validated
 from focal.options import FITS
 from focal.server.auth import authorize
 from focal.service.hosted import HostedImages, describe
 
 router = APIRouter()
-METADATA_LIMIT = 1024
+MAX_VARIANT_SIDE = 12_000
 ENVELOPED_PATHS = ("/images/v1", "/images/v2", "/upload/")
 
 
@@ -73,20 +75,19 @@ async def _form(request: Request, limit: int) -> FormData:
 
 
 def _metadata(text: object) -> dict[str, Any]:
+    """The metadata form field, measured as it will be stored (see `_checked_metadata`)."""
     if text is None or text == "":
         return {}
     if not isinstance(text, str):
         raise FocalError(ErrorKind.BAD_REQUEST, "metadata must be a JSON object in a form field")
-    if len(text.encode()) > METADATA_LIMIT:
-        raise FocalError(
-            ErrorKind.BAD_REQUEST, f"metadata is over {METADATA_LIMIT} bytes: keep it shorter"
-        )
-    try:
-        value = json.loads(text)
-    except ValueError as error:
-        raise FocalError(ErrorKind.BAD_REQUEST, f"metadata is not JSON: {error}") from None
+    return _checked_metadata(load_json(text, "metadata"))
+
+
+def _checked_metadata(value: object) -> dict[str, Any]:
+    """Metadata from upload or PATCH, refused now if its stored JSON would be too long."""
     if not isinstance(value, dict):
         raise FocalError(ErrorKind.BAD_REQUEST, "metadata must be a JSON object")
+    encode_metadata(value)  # the one measure: bytes of the stored JSON
     return value
 
 
@@ -151,8 +152,8 @@ async def upload(request: Request) -> Response:
 @router.get("/images/v1")
 async def list_v1(request: Request, page: int = 1, per_page: int = 50) -> Response:
     await authorize(request)
-    if page < 1 or not 1 <= per_page <= 100:
-        raise FocalError(ErrorKind.BAD_REQUEST, "page starts at 1; per_page is 1 to 100")
+    if not 1 <= page <= MAX_PAGE or not 1 <= per_page <= 100:
+        raise FocalError(ErrorKind.BAD_REQUEST, f"page is 1 to {MAX_PAGE:,}; per_page is 1 to 100")
     records = await asyncio.to_thread(_hosted(request).catalog.list_images_v1, page, per_page)
     return envelope({"images": [await _described(request, r) for r in records]})
 
@@ -242,42 +243,57 @@ def _variant_json(variant: VariantRecord) -> dict[str, Any]:
     }
 
 
+class _Body(BaseModel):
+    """A JSON body: every field typed strictly (true is no number, "1" no boolean)."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+
+class _VariantOptions(_Body):
+    fit: str = "scale-down"
+    metadata: Literal["keep", "copyright", "none"] = "none"
+    width: int | None = Field(default=None, ge=1, le=MAX_VARIANT_SIDE)
+    height: int | None = Field(default=None, ge=1, le=MAX_VARIANT_SIDE)
+
+    @field_validator("fit")
+    @classmethod
+    def _known_fit(cls, fit: str) -> str:
+        if fit not in FITS:
+            raise ValueError(f"should be one of {', '.join(FITS)}")
+        return fit
+
+
+class _VariantBody(_Body):
+    id: str | None = None
+    options: _VariantOptions = _VariantOptions()
+    neverRequireSignedURLs: bool = False
+
+
+class _ImageChanges(_Body):
+    metadata: dict[str, Any] | None = None
+    requireSignedURLs: bool | None = None
+
+
 def _variant_from(body: Any, name: str | None) -> VariantRecord:
-    if not isinstance(body, dict):
-        raise FocalError(ErrorKind.BAD_REQUEST, "send the variant as a JSON object")
-    options = body.get("options", {})
-    name = name or body.get("id")
+    variant = validated(_VariantBody, body, "the variant")
+    name = name or variant.id
     if not isinstance(name, str) or not name or "=" in name or "/" in name or len(name) > 99:
         raise FocalError(
             ErrorKind.BAD_REQUEST, "a variant needs an id: letters, digits, '-' or '_'"
         )
-    fit = options.get("fit", "scale-down")
-    if fit not in FITS:
-        raise FocalError(ErrorKind.BAD_REQUEST, f"fit must be one of {', '.join(FITS)}")
-    metadata = options.get("metadata", "none")
-    if metadata not in ("keep", "copyright", "none"):
-        raise FocalError(ErrorKind.BAD_REQUEST, "metadata must be keep, copyright or none")
-    sizes = []
-    for side in ("width", "height"):
-        value = options.get(side)
-        if value is not None and (not isinstance(value, int) or not 1 <= value <= 12_000):
-            raise FocalError(ErrorKind.BAD_REQUEST, f"{side} must be 1 to 12000 pixels")
-        sizes.append(value)
+    options = variant.options
     return VariantRecord(
         name=name,
-        fit=fit,
-        width=sizes[0],
-        height=sizes[1],
-        metadata=metadata,
-        never_require_signed_urls=bool(body.get("neverRequireSignedURLs", False)),
+        fit=options.fit,
+        width=options.width,
+        height=options.height,
+        metadata=options.metadata,
+        never_require_signed_urls=variant.neverRequireSignedURLs,
     )
 
 
 async def _json(request: Request) -> Any:
-    try:
-        return await request.json()
-    except ValueError:
-        raise FocalError(ErrorKind.BAD_REQUEST, "the body is not JSON") from None
+    return load_json(await request.body(), "the body")
 
 
 @router.get("/images/v1/variants")
@@ -362,19 +378,14 @@ async def get_image(request: Request, image_id: str) -> Response:
 @router.patch("/images/v1/{image_id:path}")
 async def update_image(request: Request, image_id: str) -> Response:
     await authorize(request)
-    body = await _json(request)
-    if not isinstance(body, dict):
-        raise FocalError(ErrorKind.BAD_REQUEST, "send a JSON object")
-    metadata = body.get("metadata")
-    if metadata is not None:
-        metadata = _metadata(json.dumps(metadata))
-    signed = body.get("requireSignedURLs")
+    changes = validated(_ImageChanges, await _json(request), "the body")
+    metadata = None if changes.metadata is None else _checked_metadata(changes.metadata)
     catalog = _hosted(request).catalog
     record = await asyncio.to_thread(
         lambda: catalog.update_image(
             image_id,
             metadata=metadata,
-            require_signed_urls=None if signed is None else _flag(signed, "requireSignedURLs"),
+            require_signed_urls=changes.requireSignedURLs,
         )
     )
     if record is None:

@@ -7,7 +7,6 @@ token (`focal token create`, or FOCAL_API_TOKENS).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 
 from fastapi import APIRouter, Request
@@ -18,6 +17,7 @@ from starlette.types import Message
 
 from focal.config import Settings
 from focal.errors import ErrorKind, FocalError
+from focal.json_input import load_json
 from focal.pipeline.flat_chain import CHAIN_PART, FlatChain, input_part
 from focal.pipeline.operations import MAX_INPUTS
 from focal.server.auth import authorize
@@ -79,12 +79,7 @@ def _chain(form: FormData) -> FlatChain:
     text = form.get(CHAIN_PART)
     if not isinstance(text, str):
         raise FocalError(ErrorKind.BAD_REQUEST, f"send the chain as a JSON part {CHAIN_PART!r}")
-    try:
-        document = json.loads(text)
-    except ValueError as error:
-        message = f"the {CHAIN_PART} part is not JSON: {error}"
-        raise FocalError(ErrorKind.BAD_REQUEST, message) from None
-    return FlatChain.from_json(document)
+    return FlatChain.from_json(load_json(text, f"the {CHAIN_PART} part"))
 
 
 async def _admitted(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import logging
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ import httpx
 
 from focal.errors import ErrorKind, FocalError
 
+log = logging.getLogger(__name__)
 DEFAULT_PORTS = {"http": 80, "https": 443}
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
@@ -125,6 +127,22 @@ def parse_allow_rule(entry: str) -> AllowRule | None:
 
 def parse_allow_rules(entries: Iterable[str]) -> tuple[AllowRule, ...]:
     return tuple(rule for rule in map(parse_allow_rule, entries) if rule is not None)
+
+
+def load_allow_list(entries: Sequence[str]) -> tuple[AllowRule, ...]:
+    """The server's allow-list, read once at start-up: malformed entries are logged, once.
+
+    They are the operator's to fix, so they go to the log, never into answers to clients.
+    """
+    malformed = [entry for entry in entries if parse_allow_rule(entry) is None]
+    if malformed:
+        log.warning(
+            "FOCAL_ALLOWED_ORIGINS: ignoring %d malformed entr%s: %s",
+            len(malformed),
+            "y" if len(malformed) == 1 else "ies",
+            ", ".join(repr(entry) for entry in malformed),
+        )
+    return parse_allow_rules(entries)
 
 
 def is_allowed_origin(url: str, allowed: Sequence[str]) -> bool:

@@ -27,9 +27,8 @@ from focal.sources.addresses import (
 )
 from focal.sources.origins import (
     REDIRECT_STATUSES,
+    load_allow_list,
     origin_of,
-    parse_allow_rule,
-    parse_allow_rules,
     parse_remote_url,
 )
 
@@ -115,7 +114,7 @@ class RemoteFetcher:
 
     def __init__(self, settings: Settings, *, max_bytes: int | None = None) -> None:
         self._settings = settings
-        self._rules = parse_allow_rules(settings.allowed_origins)
+        self._rules = load_allow_list(settings.allowed_origins)
         self._max_bytes = settings.max_source_bytes if max_bytes is None else max_bytes
         backend = AddressCheckingBackend(allow_private_networks=settings.allow_private_networks)
         self._client = httpx.AsyncClient(
@@ -174,12 +173,10 @@ class RemoteFetcher:
                 f"to the origins to fetch from, e.g. FOCAL_ALLOWED_ORIGINS={origin}",
             )
         if not any(rule.matches(origin) for rule in self._rules):
-            malformed = [e for e in self._settings.allowed_origins if parse_allow_rule(e) is None]
-            note = f" (ignored as malformed: {', '.join(malformed)})" if malformed else ""
             raise FocalError(
                 ErrorKind.ORIGIN_NOT_ALLOWED,
-                f"cannot fetch {url}: the origin {origin} is not in FOCAL_ALLOWED_ORIGINS"
-                f"{note}; add it there to allow it",
+                f"cannot fetch {url}: the origin {origin} is not in FOCAL_ALLOWED_ORIGINS; "
+                "add it there to allow it",
             )
         return parsed
 
