@@ -238,7 +238,10 @@ def test_an_expired_draft_cannot_be_completed_and_frees_its_id(
     assert catalog.add_image(image("late")).draft is False
     catalog.add_image(draft("stale", timedelta(microseconds=1)))
     catalog.add_image(draft("fresh", timedelta(minutes=5)))
-    assert catalog.delete_expired_drafts() == ["stale"]
+    unfinished = catalog.unfinished_drafts()
+    assert [d.id for d in unfinished] == ["stale"]
+    assert catalog.delete_draft(unfinished[0]) is True
+    assert catalog.delete_draft(unfinished[0]) is False
     assert catalog.get_image("stale") is None and catalog.get_image("fresh") is not None
 
 
