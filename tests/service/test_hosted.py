@@ -177,9 +177,7 @@ def test_the_start_up_sweep_clears_a_dead_uploaders_reservation(tmp_path: Path) 
 
 
 @pytest.mark.parametrize("who", ["this server", "another host"])
-def test_a_reservation_of_a_live_or_unknown_uploader_holds_its_id(
-    tmp_path: Path, who: str
-) -> None:
+def test_a_reservation_of_a_live_or_unknown_uploader_holds_its_id(tmp_path: Path, who: str) -> None:
     photo = read_photo("chelsea")
     owner = this_process() if who == "this server" else "0123456789abcdef-1-1"
     with hosted(tmp_path) as client:
