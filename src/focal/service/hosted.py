@@ -48,6 +48,15 @@ def blob_key(image_id: str, content_hash: str) -> str:
     return f"images/{folder}/{content_hash}"
 
 
+def stored_key(record: ImageRecord) -> str | None:
+    """Where the record's bytes are (or are being written), if it has any."""
+    if record.blob_key is not None:
+        return record.blob_key
+    if record.content_hash is not None:  # a record written before keys were stored
+        return blob_key(record.id, record.content_hash)
+    return None
+
+
 def signature(key: str, path: str, expires: int) -> str:
     """The hosted product's signed URL: hex HMAC-SHA256 of `path?exp=<unix time>`."""
     message = f"{path}?exp={expires}".encode()
@@ -225,8 +234,9 @@ class HostedImages:
     def _forget(self, record: ImageRecord) -> None:
         # The blob goes first: a crash in between leaves a record to delete again, not a
         # blob that no record names.
-        if record.blob_key is not None:
-            self.blobs.delete(record.blob_key)
+        key = stored_key(record)
+        if key is not None:
+            self.blobs.delete(key)
         self.catalog.delete_image(record.id)
 
     def sweep(self) -> int:
@@ -242,8 +252,10 @@ class HostedImages:
             except Exception:
                 log.exception("could not sweep the unfinished upload of image %r", draft.id)
         if isinstance(self.blobs, LocalBlobStore):
-            # Writes a crash cut short: at once if their writer is known dead.
-            self.blobs.sweep_temporary(older_than_seconds=TEMPORARY_FILE_AGE)
+            try:  # writes a crash cut short: at once if their writer is known dead
+                self.blobs.sweep_temporary(older_than_seconds=TEMPORARY_FILE_AGE)
+            except OSError:
+                log.exception("could not sweep the temporary files of the blob store")
         return swept
 
     def _sweep_draft(self, draft: ImageRecord) -> int:
@@ -313,7 +325,7 @@ class HostedImages:
     async def _read(self, record: ImageRecord) -> bytes:
         if record.draft or record.content_hash is None:
             raise FocalError(ErrorKind.NOT_FOUND, f"image {record.id!r} has not been uploaded yet")
-        key = record.blob_key or blob_key(record.id, record.content_hash)
+        key = stored_key(record) or blob_key(record.id, record.content_hash)
         try:
             return await asyncio.to_thread(self.blobs.get, key)
         except BlobNotFound:
