@@ -238,8 +238,53 @@ def test_an_expired_draft_cannot_be_completed_and_frees_its_id(
     assert catalog.add_image(image("late")).draft is False
     catalog.add_image(draft("stale", timedelta(microseconds=1)))
     catalog.add_image(draft("fresh", timedelta(minutes=5)))
-    assert catalog.delete_expired_drafts() == ["stale"]
+    unfinished = catalog.unfinished_drafts()
+    assert [d.id for d in unfinished] == ["stale"]
+    assert catalog.delete_draft(unfinished[0]) is True
+    assert catalog.delete_draft(unfinished[0]) is False
     assert catalog.get_image("stale") is None and catalog.get_image("fresh") is not None
+
+
+def test_ids_that_name_api_paths_are_reserved(catalog: HostedCatalog) -> None:
+    for reserved in ("stats", "keys", "variants", "variants/thumb", "v1", "v1/x", "x/blob"):
+        with pytest.raises(FocalError, match="reserved") as raised:
+            catalog.add_image(image(reserved))
+        assert raised.value.status == 400, reserved
+        assert catalog.get_image(reserved) is None
+    for usable in ("blob", "stats/2024", "keys/rotate", "my-variants", "v2", "x/blobs"):
+        assert catalog.add_image(image(usable)).id == usable
+
+
+def held(image_id: str, owner: str) -> ImageRecord:
+    return replace(draft(image_id, timedelta(minutes=10)), upload_owner=owner, blob_key="k/1")
+
+
+def test_a_draft_is_taken_over_once_and_only_as_it_was_read(catalog: HostedCatalog) -> None:
+    abandoned = catalog.add_image(held("taken", "dead"))
+    mine = held("taken", "mine")
+    assert catalog.take_over_draft(mine, abandoned) is True
+    assert catalog.get_image("taken") == mine
+    assert catalog.take_over_draft(held("taken", "third"), abandoned) is False
+    assert catalog.delete_draft(abandoned) is False
+    assert catalog.get_image("taken") == mine
+
+
+def test_a_draft_taken_over_is_not_completed_by_its_former_owner(catalog: HostedCatalog) -> None:
+    abandoned = catalog.add_image(held("owned", "slow"))
+    catalog.take_over_draft(held("owned", "retry"), abandoned)
+    with pytest.raises(FocalError, match="took its place") as raised:
+        catalog.complete_draft("owned", **FACTS, owner="slow")
+    assert raised.value.status == 409
+    done = catalog.complete_draft("owned", **FACTS, blob_key="k/2", owner="retry")
+    assert not done.draft and done.blob_key == "k/2" and done.upload_owner is None
+
+
+def test_an_expired_draft_that_holds_a_blob_keeps_its_id_until_taken_over(
+    catalog: HostedCatalog,
+) -> None:
+    catalog.add_image(replace(held("kept", "x"), upload_expires=datetime.now(UTC)))
+    assert error_kind(catalog.add_image, image("kept")) is ErrorKind.CONFLICT
+    assert [d.id for d in catalog.unfinished_drafts()] == ["kept"]
 
 
 def test_completing_what_is_no_draft_fails(catalog: HostedCatalog) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, inspect, select
+from sqlalchemy import create_engine, inspect, select, text
 
 from focal.catalog import (
     FaceBoxStore,
@@ -123,3 +123,37 @@ def test_servers_starting_together_on_a_new_catalog_take_turns(database_url: str
     engine = open_catalog(database_url)
     assert [v.name for v in HostedCatalog(engine).list_variants()] == ["public"]
     engine.dispose()
+
+
+def test_originals_stored_before_v4_keep_their_blob_keys(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite:///{tmp_path / 'focal.db'}"
+    day = datetime(2026, 3, 1, 12, tzinfo=UTC)
+    with monkeypatch.context() as patch:
+        patch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:3])
+        old = open_catalog(url)
+        with old.begin() as connection:  # the table and rows as a version-3 server made them
+            for column in ("blob_key", "upload_owner"):
+                connection.execute(text(f"ALTER TABLE images DROP COLUMN {column}"))
+            for image_id in ("team", "team/group"):
+                row = {**stored_image(image_id, day), "content_hash": "ab" * 32, "size": 1}
+                connection.execute(text(_insert_without_new_columns(row)), row)
+            connection.execute(
+                text(_insert_without_new_columns(stored_image("d", day, draft=True))),
+                stored_image("d", day, draft=True),
+            )
+        old.dispose()
+
+    engine = open_catalog(url)
+    catalog = HostedCatalog(engine)
+    for image_id in ("team", "team/group"):
+        record = catalog.get_image(image_id)
+        assert record is not None and record.blob_key == f"images/{image_id}/{'ab' * 32}"
+    draft = catalog.get_image("d")
+    assert draft is not None and draft.blob_key is None and draft.upload_owner is None
+    engine.dispose()
+
+
+def _insert_without_new_columns(row: dict[str, Any]) -> str:
+    return f"INSERT INTO images ({', '.join(row)}) VALUES ({', '.join(':' + k for k in row)})"

@@ -1,4 +1,10 @@
-"""A server killed in the middle of an upload: nothing half-stored, nothing lost before it."""
+"""A server killed (SIGKILL) at each point of an upload: after a restart, a retry of the same
+id works at once, nothing half-written remains, and every listed image reads back whole.
+
+The server is a real process on 127.0.0.1. Points inside the server are reached by stalling
+it there (the serving script below wraps the step in a sleep, for one image id only, and
+drops a marker file), then killing it; points in the body are reached by sending part of it.
+"""
 
 from __future__ import annotations
 
@@ -11,29 +17,62 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
-import pyvips
-from sqlalchemy import update
+import pytest
 
 from conftest import read_photo
-from focal.catalog import HostedCatalog, ImageRecord, catalog_url, open_catalog
-from focal.catalog.schema import images
-from focal.catalog.times import to_micros
-from focal.storage import open_blob_store
+from focal.service.hosted import blob_key
 
 TOKEN = "crash-test-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
+# Stall points inside the server, in the order an upload reaches them.
+SERVER_POINTS = ("body-in", "reserved", "mid-put", "before-commit", "after-commit")
 SERVE = """
-import sys, uvicorn
+import hashlib, os, sys, time, types, uvicorn
+from focal.catalog import HostedCatalog
 from focal.config import load_settings
 from focal.server import create_app
-settings = load_settings(
-    environ={}, data_dir=sys.argv[1], api_tokens=(sys.argv[3],), detector_warm_start=False
+from focal.service.hosted import HostedImages
+from focal.storage import LocalBlobStore, local
+
+data_dir, port, token, stall_at, stall_id = sys.argv[1:6]
+folder = hashlib.sha256(stall_id.encode()).hexdigest()
+
+
+def stall(point, concerned):
+    if point == stall_at and concerned:
+        open(os.path.join(data_dir, "stalled"), "w").close()
+        time.sleep(3600)  # until killed
+
+
+def wrap(owner, name, before, after=None, concerns=lambda *args: True):
+    original = getattr(owner, name)
+    def wrapped(*args, **kwargs):
+        stall(before, concerns(*args))
+        result = original(*args, **kwargs)
+        stall(after, concerns(*args))
+        return result
+    setattr(owner, name, wrapped)
+
+
+wrap(HostedImages, "_reserve", "body-in", concerns=lambda self, record: record.id == stall_id)
+wrap(LocalBlobStore, "put", "reserved", concerns=lambda self, key, data: folder in key)
+wrap(
+    HostedCatalog, "complete_draft", "before-commit", "after-commit",
+    concerns=lambda self, image_id: image_id == stall_id,
 )
-uvicorn.run(create_app(settings), host="127.0.0.1", port=int(sys.argv[2]), log_level="warning")
+os_replace = os.replace
+def stalling_replace(source, target):
+    stall("mid-put", folder in str(target))  # the temporary file is written, not yet renamed
+    return os_replace(source, target)
+local.os = types.SimpleNamespace(**{**vars(os), "replace": stalling_replace})
+
+settings = load_settings(
+    environ={}, data_dir=data_dir, api_tokens=(token,), detector_warm_start=False
+)
+uvicorn.run(create_app(settings), host="127.0.0.1", port=int(port), log_level="warning")
 """
 
 
@@ -44,10 +83,12 @@ def _free_port() -> int:
 
 
 @contextmanager
-def server_process(data_dir: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+def server_process(
+    data_dir: Path, stall_at: str = "nowhere", stall_id: str = ""
+) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     port = _free_port()
     process = subprocess.Popen(
-        [sys.executable, "-c", SERVE, str(data_dir), str(port), TOKEN],
+        [sys.executable, "-c", SERVE, str(data_dir), str(port), TOKEN, stall_at, stall_id],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
@@ -67,84 +108,118 @@ def server_process(data_dir: Path) -> Iterator[tuple[subprocess.Popen[bytes], st
             process.wait(30)
 
 
-def _blob_files(data_dir: Path) -> list[str]:
-    root = data_dir / "blobs"
-    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+def kill(process: subprocess.Popen[bytes]) -> None:
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(30)
 
 
-def _noise_png(side: int) -> bytes:
-    grey = pyvips.Image.gaussnoise(side, side, mean=128, sigma=60).cast("uchar")
-    return bytes(grey.bandjoin([grey, grey]).pngsave_buffer(compression=1))
-
-
-def test_killed_mid_upload_leaves_nothing_and_keeps_the_rest(tmp_path: Path) -> None:
-    photo = read_photo("grace_hopper")
-    with server_process(tmp_path) as (process, url):
-        files = {"file": ("kept.jpg", photo)}
-        kept = httpx.post(f"{url}/images/v1", headers=AUTH, files=files, data={"id": "kept"})
-        assert kept.status_code == 200
-        # Half a 5 MB upload, then the server dies.
-        body_image = _noise_png(1100)
-        boundary = "focalcrashtest"
-        body = (
-            (
-                f'--{boundary}\r\nContent-Disposition: form-data; name="id"\r\n\r\npartial\r\n'
-                f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
-                f'filename="p.png"\r\nContent-Type: image/png\r\n\r\n'
-            ).encode()
-            + body_image
-            + f"\r\n--{boundary}--\r\n".encode()
-        )
-        host, port = url.removeprefix("http://").split(":")
-        with socket.create_connection((host, int(port))) as connection:
-            head = (
-                f"POST /images/v1 HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {TOKEN}\r\n"
-                f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
-                f"Content-Length: {len(body)}\r\n\r\n"
-            ).encode()
-            connection.sendall(head + body[: len(body) // 2])
-            time.sleep(0.3)
-            os.kill(process.pid, signal.SIGKILL)
-            process.wait(30)
-    with server_process(tmp_path) as (_, url), httpx.Client(base_url=url, headers=AUTH) as client:
-        assert client.get("/images/v1/kept/blob").content == photo
-        assert client.get("/images/v1/partial").status_code == 404
-        stats = client.get("/images/v1/stats").json()["result"]
-        assert stats == {"count": {"current": 1}, "bytes": {"current": len(photo)}}
-    digest = hashlib.sha256(photo).hexdigest()
-    assert _blob_files(tmp_path) == [f"images/kept/{digest}"]
-
-
-def test_an_upload_cut_off_after_its_blob_is_swept_at_start(tmp_path: Path) -> None:
-    """The state a crash between writing the blob and recording the image leaves behind."""
-    data = read_photo("chelsea")
-    digest = hashlib.sha256(data).hexdigest()
-    engine = open_catalog(catalog_url(tmp_path, ""))
-    catalog = HostedCatalog(engine)
-    reserved_at = datetime.now(UTC) - timedelta(minutes=20)
-    catalog.add_image(
-        ImageRecord(
-            id="cut",
-            filename="cut.png",
-            metadata={},
-            require_signed_urls=False,
-            uploaded=reserved_at,
-            draft=True,
-            upload_expires=datetime.now(UTC) + timedelta(minutes=5),
-            format=None,
-            width=None,
-            height=None,
-            size=None,
-            content_hash=None,
-        )
+def upload_request(url: str, image_id: str, data: bytes) -> bytes:
+    """The raw HTTP request of an upload, so that a test can send any part of it."""
+    boundary = "focalcrashtest"
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="id"\r\n\r\n{image_id}\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+            f'filename="p.jpg"\r\nContent-Type: image/jpeg\r\n\r\n'
+        ).encode()
+        + data
+        + f"\r\n--{boundary}--\r\n".encode()
     )
-    expired = to_micros(datetime.now(UTC) - timedelta(minutes=10))
-    with engine.begin() as connection:  # the reservation ran out while the server was down
-        connection.execute(
-            update(images).where(images.c.id == "cut").values(upload_expires=expired)
-        )
-    open_blob_store("", tmp_path).put(f"images/cut/{digest}", data)
-    engine.dispose()
-    with server_process(tmp_path) as (_, url):
-        assert httpx.get(f"{url}/images/v1/cut", headers=AUTH).status_code == 404
-    assert _blob_files(tmp_path) == []
+    host = url.removeprefix("http://")
+    head = (
+        f"POST /images/v1 HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {TOKEN}\r\n"
+        f"Content-Type: multipart/form-data; boundary={boundary}\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    return head + body
+
+
+def connect(url: str) -> socket.socket:
+    host, port = url.removeprefix("http://").split(":")
+    return socket.create_connection((host, int(port)))
+
+
+def wait_for_stall(data_dir: Path, process: subprocess.Popen[bytes]) -> None:
+    marker = data_dir / "stalled"
+    while not marker.exists():  # asserts nothing about time
+        assert process.poll() is None, "the server died before the stall point"
+        time.sleep(0.02)
+    marker.unlink()
+
+
+def upload(client: httpx.Client, image_id: str, data: bytes) -> httpx.Response:
+    return client.post("/images/v1", files={"file": ("p.jpg", data)}, data={"id": image_id})
+
+
+def files_under(data_dir: Path) -> tuple[list[str], list[str]]:
+    """(blob keys, temporary files) of the local blob store."""
+    root = data_dir / "blobs"
+    found = [p for p in root.rglob("*") if p.is_file()]
+    temporary = sorted(str(p.relative_to(root)) for p in found if p.name.startswith(".focal-tmp"))
+    blobs = sorted(str(p.relative_to(root)) for p in found if not p.name.startswith(".focal-tmp"))
+    return blobs, temporary
+
+
+def assert_whole(client: httpx.Client, data_dir: Path, expected: dict[str, bytes]) -> None:
+    """Exactly the expected images are listed, each reads back whole, no other file is left."""
+    listed = client.get("/images/v1", params={"per_page": 100}).json()["result"]["images"]
+    assert sorted(image["id"] for image in listed) == sorted(expected)
+    for image_id, data in expected.items():
+        assert client.get(f"/images/v1/{image_id}/blob").content == data, image_id
+    keys = sorted(blob_key(i, hashlib.sha256(d).hexdigest()) for i, d in expected.items())
+    assert files_under(data_dir) == (keys, [])
+
+
+@pytest.mark.parametrize("point", ["headers", "mid-body", *SERVER_POINTS])
+def test_killed_at_any_point_of_an_upload_a_retry_works_at_once(tmp_path: Path, point: str) -> None:
+    kept, photo = read_photo("grace_hopper"), read_photo("multi_face")
+    with server_process(tmp_path, stall_at=point, stall_id="crashed") as (process, url):
+        with httpx.Client(base_url=url, headers=AUTH) as client:
+            assert upload(client, "kept", kept).status_code == 200
+        request = upload_request(url, "crashed", photo)
+        with connect(url) as connection:
+            if point == "headers":
+                connection.sendall(request[: request.index(b"\r\n\r\n") + 4])
+            elif point == "mid-body":
+                connection.sendall(request[: len(request) // 2])
+            else:
+                connection.sendall(request)
+            if point in SERVER_POINTS:
+                wait_for_stall(tmp_path, process)
+            else:
+                time.sleep(0.3)  # lets the server read what was sent; asserts nothing
+            kill(process)
+    with server_process(tmp_path) as (_, url), httpx.Client(base_url=url, headers=AUTH) as client:
+        if point == "after-commit":  # the image was stored: it stays, whole
+            assert upload(client, "crashed", photo).status_code == 409
+        else:
+            assert_whole(client, tmp_path, {"kept": kept})
+            retried = upload(client, "crashed", photo)
+            assert retried.status_code == 200, retried.text
+        assert_whole(client, tmp_path, {"kept": kept, "crashed": photo})
+
+
+def test_a_peer_mid_upload_is_left_alone_and_its_crash_is_cleared_at_once(
+    tmp_path: Path,
+) -> None:
+    """Two servers on one catalog and store: one's start and retries wait for the other's
+    live upload, and take its place as soon as it is dead, without a restart."""
+    photo = read_photo("multi_face")
+    with (
+        server_process(tmp_path, stall_at="mid-put", stall_id="shared") as (writer, url),
+        connect(url) as connection,
+    ):
+        connection.sendall(upload_request(url, "shared", photo))
+        wait_for_stall(tmp_path, writer)
+        with (
+            server_process(tmp_path) as (_, peer_url),
+            httpx.Client(base_url=peer_url, headers=AUTH) as peer,
+        ):
+            assert upload(peer, "shared", photo).status_code == 409
+            assert len(files_under(tmp_path)[1]) == 1  # the writer's, kept by the sweep
+            kill(writer)
+            assert upload(peer, "shared", photo).status_code == 200
+            assert peer.get("/images/v1/shared/blob").content == photo
+    # The dead writer's temporary file goes at the next start of any server of this host.
+    with server_process(tmp_path) as (_, url), httpx.Client(base_url=url, headers=AUTH) as client:
+        assert_whole(client, tmp_path, {"shared": photo})

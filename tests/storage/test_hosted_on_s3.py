@@ -31,7 +31,8 @@ def test_upload_deliver_delete_on_s3(
         assert uploaded.status_code == 200, uploaded.text
         digest = hashlib.sha256(photo).hexdigest()
         objects = s3_server.objects(BUCKET)
-        assert objects[f"{prefix}images/group/{digest}"] == photo
+        folder = hashlib.sha256(b"group").hexdigest()
+        assert objects[f"{prefix}images/{folder}/{digest}"] == photo
         assert client.get("/images/v1/group/blob", headers=AUTH).content == photo
         variant = client.get("/images/group/public")
         assert variant.status_code == 200

@@ -15,6 +15,7 @@ import pytest
 
 from focal.config import load_settings
 from focal.storage import BlobNotFound, LocalBlobStore, open_blob_store
+from focal.storage.owner import this_process
 
 # Puts 200 MB, saying "started" just before; the test kills it in the middle of the put.
 SLOW_PUT = """
@@ -194,9 +195,17 @@ def test_a_put_killed_midway_leaves_the_previous_blob(local_store: LocalBlobStor
         "original"
     ]
     assert len(temporary_files(folder)) == 1
-    assert local_store.sweep_temporary(older_than_seconds=0) == 1
+    # Its writer is dead: its temporary file goes at once, not after the cutoff.
+    assert local_store.sweep_temporary(older_than_seconds=3600) == 1
     assert temporary_files(local_store.root) == []
     assert local_store.get("images/x/original") == b"previous"
+
+
+def test_a_live_writers_temporary_file_waits_for_the_cutoff(local_store: LocalBlobStore) -> None:
+    mine = local_store.root / f".focal-tmp-{this_process()}-0123456789abcdef"
+    mine.write_bytes(b"being written")
+    assert local_store.sweep_temporary(older_than_seconds=3600) == 0
+    assert mine.exists()
 
 
 def test_puts_and_deletes_racing_in_one_folder(local_store: LocalBlobStore) -> None:

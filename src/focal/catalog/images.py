@@ -31,6 +31,12 @@ _MICROS_BOUND = 2**63
 SORT_ORDERS = ("asc", "desc")
 # Characters a URL path may hold unescaped (RFC 3986 pchar and "/"), so an id is its own URL.
 _ID_PATTERN = re.compile(r"[A-Za-z0-9._~!$&'()*+,;=:@/-]+")
+# Ids whose URLs are fixed paths of the API (/images/v1/stats, /images/v1/variants/<name>,
+# /images/v1/keys, /images/v1/<id>/blob), or whose short delivery URL /images/<id>/<variant>
+# is one (/images/v1/...): such an image could be stored but never read back.
+RESERVED_FIRST_SEGMENTS = ("v1", "variants")
+RESERVED_IDS = ("stats", "keys")
+RESERVED_LAST_SEGMENT = "blob"
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,8 @@ class ImageRecord:
     height: int | None
     size: int | None
     content_hash: str | None
+    blob_key: str | None = None  # where the bytes are, or where a draft's upload writes them
+    upload_owner: str | None = None  # the process whose upload holds this draft
 
 
 def new_image_id() -> str:
@@ -65,7 +73,25 @@ def validate_image_id(image_id: str) -> str:
             f"image id {image_id!r} is not usable in a URL: use letters, digits and "
             "-._~!$&'()*+,;=:@ with single slashes between non-empty parts",
         )
+    _check_not_reserved(image_id)
     return image_id
+
+
+def _check_not_reserved(image_id: str) -> None:
+    segments = image_id.split("/")
+    if image_id in RESERVED_IDS or segments[0] in RESERVED_FIRST_SEGMENTS:
+        raise FocalError(
+            ErrorKind.BAD_REQUEST,
+            f"image id {image_id!r} is reserved: ids {' and '.join(map(repr, RESERVED_IDS))}, "
+            f"and ids whose first part is {' or '.join(map(repr, RESERVED_FIRST_SEGMENTS))}, "
+            "name paths of the API; choose another id",
+        )
+    if len(segments) > 1 and segments[-1] == RESERVED_LAST_SEGMENT:
+        raise FocalError(
+            ErrorKind.BAD_REQUEST,
+            f"image id {image_id!r} is reserved: an id can't end in '/{RESERVED_LAST_SEGMENT}', "
+            f"which is the API path of an image's original; choose another id",
+        )
 
 
 def encode_metadata(metadata: Mapping[str, Any]) -> str:
@@ -110,6 +136,8 @@ def _row_values(record: ImageRecord) -> dict[str, Any]:
         "height": record.height,
         "size": record.size,
         "content_hash": record.content_hash,
+        "blob_key": record.blob_key,
+        "upload_owner": record.upload_owner,
     }
 
 
@@ -128,6 +156,8 @@ def _record(row: Mapping[Any, Any]) -> ImageRecord:
         height=row["height"],
         size=None if row["size"] is None else int(row["size"]),
         content_hash=row["content_hash"],
+        blob_key=row["blob_key"],
+        upload_owner=row["upload_owner"],
     )
 
 
@@ -168,12 +198,14 @@ class ImageStore(Store):
         values = _row_values(record)
         try:
             with self.engine.begin() as connection:
-                # An expired direct upload gives its id back.
+                # An expired draft that holds no blob gives its id back; one that does is
+                # taken over with `take_over_draft`, by a caller that then deletes its blob.
                 connection.execute(
                     delete(images).where(
                         images.c.id == record.id,
                         images.c.draft,
                         images.c.upload_expires <= now_micros(),
+                        images.c.blob_key.is_(None),
                     )
                 )
                 connection.execute(insert(images).values(**values))
@@ -184,6 +216,38 @@ class ImageStore(Store):
                 ErrorKind.CONFLICT, f"an image with id {record.id!r} already exists"
             ) from None
         return _record(values)
+
+    def take_over_draft(self, record: ImageRecord, abandoned: ImageRecord) -> bool:
+        """Put record in the place of the draft abandoned, in one step; False if that draft
+        is no longer there as it was (another caller took it over first)."""
+        values = _row_values(record)
+        with self.engine.begin() as connection:
+            if connection.execute(delete(images).where(*_same_draft(abandoned))).rowcount != 1:
+                return False
+            connection.execute(insert(images).values(**values))
+            if not record.draft:
+                add_usage(connection, Metric.IMAGES_ADDED, day_number(values["uploaded"]))
+        return True
+
+    def delete_draft(self, abandoned: ImageRecord) -> bool:
+        """Remove the draft abandoned if it is still there as it was; True if it was."""
+        with self.engine.begin() as connection:
+            return connection.execute(delete(images).where(*_same_draft(abandoned))).rowcount == 1
+
+    def unfinished_drafts(self) -> list[ImageRecord]:
+        """Drafts that may be abandoned: expired ones, and those an upload holds."""
+        condition = or_(images.c.upload_expires <= now_micros(), images.c.upload_owner.is_not(None))
+        query = select(images).where(images.c.draft, condition)
+        with self.engine.connect() as connection:
+            return [_record(row._mapping) for row in connection.execute(query)]
+
+    def note_draft_blob(self, image_id: str, blob_key: str) -> None:
+        """Record where a direct upload is about to write, so a crash leaves nothing unknown."""
+        claim = update(images).where(
+            images.c.id == image_id, images.c.draft, images.c.upload_owner.is_(None)
+        )
+        with self.engine.begin() as connection:
+            connection.execute(claim.values(blob_key=blob_key))
 
     def get_image(self, image_id: str) -> ImageRecord | None:
         with self.engine.connect() as connection:
@@ -200,14 +264,25 @@ class ImageStore(Store):
         height: int | None,
         size: int | None,
         content_hash: str | None,
+        blob_key: str | None = None,
+        owner: str | None = None,
     ) -> ImageRecord:
-        """Turn a draft into an image, once: the conditional update is the atomic claim."""
+        """Turn a draft into an image, once: the conditional update is the atomic claim.
+
+        owner is the upload that holds the draft (None for a direct upload's draft): a
+        draft taken over by another upload is not completed by the one it was taken from.
+        """
         if filename is not None:
             checked_text(filename, "the filename")
         now = now_micros()
         claim = (
             update(images)
-            .where(images.c.id == image_id, images.c.draft, images.c.upload_expires > now)
+            .where(
+                images.c.id == image_id,
+                images.c.draft,
+                images.c.upload_expires > now,
+                images.c.upload_owner.is_not_distinct_from(owner),
+            )
             .values(
                 draft=False,
                 upload_expires=None,
@@ -218,6 +293,8 @@ class ImageStore(Store):
                 height=height,
                 size=size,
                 content_hash=content_hash,
+                blob_key=blob_key,
+                upload_owner=None,
             )
         )
         with self.engine.begin() as connection:
@@ -232,6 +309,10 @@ class ImageStore(Store):
         if not row.draft:
             raise FocalError(
                 ErrorKind.CONFLICT, f"the upload URL of image {image_id!r} was already used"
+            )
+        if row.upload_owner != owner:
+            raise FocalError(
+                ErrorKind.CONFLICT, f"another upload of image {image_id!r} took its place"
             )
         expired = from_micros(int(row.upload_expires)).isoformat()
         raise FocalError(
@@ -264,14 +345,6 @@ class ImageStore(Store):
             if any(not row.draft for row in deleted):  # a draft was never a stored image
                 add_usage(connection, Metric.IMAGES_DELETED, day_number(now_micros()))
         return bool(deleted)
-
-    def delete_expired_drafts(self) -> list[str]:
-        """Forget uploads that were never made (or never finished); returns their ids."""
-        condition = (images.c.draft, images.c.upload_expires <= now_micros())
-        with self.engine.begin() as connection:
-            ids = [row.id for row in connection.execute(select(images.c.id).where(*condition))]
-            connection.execute(delete(images).where(*condition, images.c.id.in_(ids)))
-        return ids
 
     def list_images_v1(self, page: int, per_page: int) -> list[ImageRecord]:
         """Newest first, drafts left out; pages count from 1."""
@@ -322,6 +395,16 @@ class ImageStore(Store):
         with self.engine.connect() as connection:
             count, total = connection.execute(query).one()
         return int(count), int(total)
+
+
+def _same_draft(draft: ImageRecord) -> tuple[ColumnElement[bool], ...]:
+    """The row of draft as it was read: same id, still a draft, same holder, same start."""
+    return (
+        images.c.id == draft.id,
+        images.c.draft,
+        images.c.upload_owner.is_not_distinct_from(draft.upload_owner),
+        images.c.uploaded == to_micros(draft.uploaded),
+    )
 
 
 def _after(uploaded: int, image_id: str, *, descending: bool) -> ColumnElement[bool]:

@@ -5,7 +5,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, func, inspect, select
+from sqlalchemy import (
+    Connection,
+    Engine,
+    create_engine,
+    event,
+    func,
+    inspect,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.pool import NullPool
 
 from focal.catalog import schema
@@ -46,11 +56,28 @@ def _v3_usage(connection: Connection) -> None:
         add_usage(connection, Metric.IMAGES_ADDED, int(number), int(count))
 
 
+def _v4_blob_keys(connection: Connection) -> None:
+    # A catalog made at v2 by this code already has the columns: schema.images is current.
+    present = {column["name"] for column in inspect(connection).get_columns("images")}
+    for name in ("blob_key", "upload_owner"):
+        if name not in present:
+            connection.exec_driver_sql(f"ALTER TABLE images ADD COLUMN {name} TEXT")
+    # Originals stored so far are at images/<id>/<content hash>: they stay there.
+    table = schema.images
+    legacy = literal("images/") + table.c.id + literal("/") + table.c.content_hash
+    connection.execute(
+        update(table)
+        .where(~table.c.draft, table.c.content_hash.is_not(None), table.c.blob_key.is_(None))
+        .values(blob_key=legacy)
+    )
+
+
 # Append new steps; never edit or reorder a released one.
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _v1_face_boxes,
     _v2_hosted_images,
     _v3_usage,
+    _v4_blob_keys,
 )
 
 

@@ -52,6 +52,12 @@ images = Table(
     Column("height", Integer),
     Column("size", BigInteger),
     Column("content_hash", String(128)),
+    # Where the original's bytes are (a draft: where its upload is writing them). Stored, not
+    # derived, so images of an earlier key layout stay where they are.
+    Column("blob_key", Text),
+    # The process whose upload holds a draft (see focal.storage.owner); None for a direct
+    # upload's draft, which waits for its one-time URL until it expires.
+    Column("upload_owner", Text),
     Index("images_by_upload", "uploaded", "id"),
 )
 

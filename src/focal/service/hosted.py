@@ -8,8 +8,10 @@ import asyncio
 import functools
 import hashlib
 import hmac
+import logging
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -28,19 +30,31 @@ from focal.service.delivery import Delivery, DeliveryService
 from focal.service.hints import ClientHints
 from focal.service.sources import ResolvedSource
 from focal.storage import BlobNotFound, BlobStore, LocalBlobStore
+from focal.storage.owner import is_gone, this_process
+
+log = logging.getLogger(__name__)
 
 RESERVATION = timedelta(minutes=10)  # an upload in flight holds its id this long at most
+TEMPORARY_FILE_AGE = 3600  # seconds: a temporary file of a writer that can't be judged
 DIRECT_UPLOAD_RANGE = (120, 21_600)  # seconds: 2 minutes to 6 hours
 DIRECT_UPLOAD_DEFAULT = 1_800
 
 
 def blob_key(image_id: str, content_hash: str) -> str:
-    """Blobs are named by content, so a failed upload can only ever remove its own bytes."""
-    return f"images/{image_id}/{content_hash}"
+    """`images/<sha256 of the id>/<content hash>`: every id maps to a valid key of one fixed
+    length, so the keys of one image are never a prefix of another's; and blobs are named by
+    content, so a failed upload can only ever remove its own bytes."""
+    folder = hashlib.sha256(image_id.encode()).hexdigest()
+    return f"images/{folder}/{content_hash}"
 
 
-def image_folder(image_id: str) -> str:
-    return f"images/{image_id}/"
+def stored_key(record: ImageRecord) -> str | None:
+    """Where the record's bytes are (or are being written), if it has any."""
+    if record.blob_key is not None:
+        return record.blob_key
+    if record.content_hash is not None:  # a record written before keys were stored
+        return blob_key(record.id, record.content_hash)
+    return None
 
 
 def signature(key: str, path: str, expires: int) -> str:
@@ -137,13 +151,44 @@ class HostedImages:
         """Store an original byte for byte and describe it; all of it or nothing."""
         info = await asyncio.to_thread(self._checked, data)
         image_id = validate_image_id(image_id) if image_id else new_image_id()
+        content_hash = hashlib.sha256(data).hexdigest()
+        key = blob_key(image_id, content_hash)
+        owner = this_process()
         # The id is reserved first (a draft that expires), so a second upload with the same
-        # id fails before it touches the blob of the first.
-        reservation = draft_record(
-            image_id, metadata, require_signed_urls, _now() + RESERVATION, filename
+        # id fails before it touches the blob of the first. The reservation names its owner
+        # and the key it writes, so a crash leaves nothing that can't be found and undone.
+        reservation = replace(
+            draft_record(image_id, metadata, require_signed_urls, _now() + RESERVATION, filename),
+            blob_key=key,
+            upload_owner=owner,
         )
-        await asyncio.to_thread(self.catalog.add_image, reservation)
-        return await self._store(image_id, data, info, filename, release_draft=True)
+        await asyncio.to_thread(self._reserve, reservation)
+        return await self._store(image_id, data, info, filename, content_hash, owner=owner)
+
+    def _reserve(self, reservation: ImageRecord) -> ImageRecord:
+        """Add the draft; in the place of an abandoned one if that is what holds the id."""
+        try:
+            return self.catalog.add_image(reservation)
+        except FocalError as error:
+            if error.kind is not ErrorKind.CONFLICT:
+                raise
+            holder = self.catalog.get_image(reservation.id)
+            if holder is None or not self._abandoned(holder):
+                raise
+            if not self.catalog.take_over_draft(reservation, holder):
+                raise
+        if holder.blob_key is not None and holder.blob_key != reservation.blob_key:
+            self.blobs.delete(holder.blob_key)  # the half-done write of the one taken over
+        return reservation
+
+    @staticmethod
+    def _abandoned(record: ImageRecord) -> bool:
+        """A draft nobody will complete: expired, or held by an upload whose process is dead."""
+        if not record.draft:
+            return False
+        if record.upload_expires is not None and record.upload_expires <= _now():
+            return True
+        return record.upload_owner is not None and is_gone(record.upload_owner)
 
     async def _store(
         self,
@@ -151,11 +196,15 @@ class HostedImages:
         data: bytes,
         info: SourceInfo,
         filename: str | None,
+        content_hash: str,
         *,
-        release_draft: bool,
+        owner: str | None,
     ) -> ImageRecord:
-        """Write the blob, then turn the draft into an image; undo our own part on failure."""
-        content_hash = hashlib.sha256(data).hexdigest()
+        """Write the blob, then turn the draft into an image; undo our own part on failure.
+
+        owner is the upload whose reservation this is; None for a direct upload's draft,
+        which stays for another try when this one fails.
+        """
         key = blob_key(image_id, content_hash)
         try:
             await asyncio.to_thread(self.blobs.put, key, data)
@@ -168,30 +217,55 @@ class HostedImages:
                 height=info.height,
                 size=len(data),
                 content_hash=content_hash,
+                blob_key=key,
+                owner=owner,
             )
         except BaseException:
-            await asyncio.to_thread(self._undo, image_id, key, content_hash, release_draft)
+            await asyncio.to_thread(self._undo, image_id, key, owner)
             raise
 
-    def _undo(self, image_id: str, key: str, content_hash: str, release_draft: bool) -> None:
+    def _undo(self, image_id: str, key: str, owner: str | None) -> None:
         current = self.catalog.get_image(image_id)
-        if current is None or current.content_hash != content_hash:
+        if current is None or current.draft or current.blob_key != key:
             self.blobs.delete(key)  # not the blob of an image that did get stored
-        if release_draft and current is not None and current.draft:
-            self.catalog.delete_image(image_id)  # the id this upload reserved
+        if owner is not None and current is not None and current.upload_owner == owner:
+            self.catalog.delete_draft(current)  # the id this upload reserved
 
-    def _forget(self, image_id: str) -> None:
-        self.catalog.delete_image(image_id)
-        self.blobs.delete_prefix(image_folder(image_id))
+    def _forget(self, record: ImageRecord) -> None:
+        # The blob goes first: a crash in between leaves a record to delete again, not a
+        # blob that no record names.
+        key = stored_key(record)
+        if key is not None:
+            self.blobs.delete(key)
+        self.catalog.delete_image(record.id)
 
     def sweep(self) -> int:
-        """Remove uploads that never finished (a crash mid-upload): records and blobs."""
-        expired = self.catalog.delete_expired_drafts()
-        for image_id in expired:
-            self.blobs.delete_prefix(image_folder(image_id))
+        """Remove uploads that never finished (a crash mid-upload): records and blobs.
+
+        One record that can't be swept is logged and left; it never stops the others, nor
+        the server's start.
+        """
+        swept = 0
+        for draft in self.catalog.unfinished_drafts():
+            try:
+                swept += self._sweep_draft(draft)
+            except Exception:
+                log.exception("could not sweep the unfinished upload of image %r", draft.id)
         if isinstance(self.blobs, LocalBlobStore):
-            self.blobs.sweep_temporary(older_than_seconds=3600)  # writes a crash cut short
-        return len(expired)
+            try:  # writes a crash cut short: at once if their writer is known dead
+                self.blobs.sweep_temporary(older_than_seconds=TEMPORARY_FILE_AGE)
+            except OSError:
+                log.exception("could not sweep the temporary files of the blob store")
+        return swept
+
+    def _sweep_draft(self, draft: ImageRecord) -> int:
+        if not self._abandoned(draft):
+            return 0
+        if not self.catalog.delete_draft(draft):
+            return 0  # completed or taken over meanwhile
+        if draft.blob_key is not None:
+            self.blobs.delete(draft.blob_key)
+        return 1
 
     async def create_direct_upload(
         self,
@@ -213,7 +287,7 @@ class HostedImages:
         image_id = validate_image_id(image_id) if image_id else new_image_id()
         expires = _now() + timedelta(seconds=seconds)
         draft = draft_record(image_id, metadata, require_signed_urls, expires)
-        record = await asyncio.to_thread(self.catalog.add_image, draft)
+        record = await asyncio.to_thread(self._reserve, draft)
         path = f"/upload/{image_id}"
         stamp = int(expires.timestamp())
         key = (await asyncio.to_thread(self.catalog.signing_keys))[0][1]  # the newest
@@ -230,7 +304,11 @@ class HostedImages:
                 ErrorKind.NOT_FOUND, "this upload URL was used already or never existed"
             )
         info = await asyncio.to_thread(self._checked, data)
-        return await self._store(image_id, data, info, filename, release_draft=False)
+        content_hash = hashlib.sha256(data).hexdigest()
+        # Known before it is written, so the sweep of this draft finds it after a crash.
+        key = blob_key(image_id, content_hash)
+        await asyncio.to_thread(self.catalog.note_draft_blob, image_id, key)
+        return await self._store(image_id, data, info, filename, content_hash, owner=None)
 
     # --- reading and changing ------------------------------------------------------------
 
@@ -247,16 +325,16 @@ class HostedImages:
     async def _read(self, record: ImageRecord) -> bytes:
         if record.draft or record.content_hash is None:
             raise FocalError(ErrorKind.NOT_FOUND, f"image {record.id!r} has not been uploaded yet")
+        key = stored_key(record) or blob_key(record.id, record.content_hash)
         try:
-            key = blob_key(record.id, record.content_hash)
             return await asyncio.to_thread(self.blobs.get, key)
         except BlobNotFound:
             missing = f"the original of {record.id!r} is missing"
             raise FocalError(ErrorKind.NOT_FOUND, missing) from None
 
     async def delete(self, image_id: str) -> None:
-        await self.get(image_id)
-        await asyncio.to_thread(self._forget, image_id)
+        record = await self.get(image_id)
+        await asyncio.to_thread(self._forget, record)
 
     # --- delivery ------------------------------------------------------------------------
 

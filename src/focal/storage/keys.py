@@ -8,7 +8,7 @@ S3 key is at most 1024 bytes of UTF-8.
 from __future__ import annotations
 
 MAX_KEY_BYTES = 1024
-# A local file name is at most 255 bytes, and the temporary name of a put adds to it.
+# A local file name is at most 255 bytes, and fewer on some file systems.
 MAX_SEGMENT_BYTES = 200
 # Segments that start with this are the local store's temporary files, never blobs.
 TEMPORARY_MARK = ".focal-tmp-"

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from focal.storage.base import BlobNotFound
 from focal.storage.keys import TEMPORARY_MARK, is_temporary, validate_key, validate_prefix
+from focal.storage.owner import is_gone, leading_owner, this_process
 
 # A concurrent delete may remove a folder that a put has just created (it was empty).
 _PUT_ATTEMPTS = 100  # each retry follows a delete that emptied the folder: rare
@@ -89,9 +90,13 @@ class LocalBlobStore:
         _fsync_folder(path.parent)
 
     def _create_temporary(self, key: str, path: Path) -> tuple[int, Path]:
-        """An open new file beside path, with a name that no key can have."""
+        """An open new file beside path, with a name that no key can have.
+
+        The name starts with its writer, so a sweep can remove it as soon as that one is dead.
+        """
+        owner = this_process()
         for attempt in range(_PUT_ATTEMPTS):
-            temporary = path.with_name(f"{TEMPORARY_MARK}{path.name}.{secrets.token_hex(8)}")
+            temporary = path.with_name(f"{TEMPORARY_MARK}{owner}-{secrets.token_hex(8)}")
             try:
                 # Inside the retry: a parent made here may be removed (empty) before its child.
                 self._make_folders(path.parent)
@@ -190,7 +195,9 @@ class LocalBlobStore:
     def sweep_temporary(self, older_than_seconds: float) -> int:
         """Remove the temporary files of puts that died with their process; returns how many.
 
-        A put in progress keeps touching its file, so a cutoff of minutes spares it.
+        A file whose writer is known to be dead goes at once. Any other (a writer on another
+        host sharing the folder, or a name without its writer) goes once untouched for
+        older_than_seconds: a put in progress keeps touching its file, so minutes spare it.
         """
         cutoff = time.time() - older_than_seconds
         removed = 0
@@ -199,8 +206,9 @@ class LocalBlobStore:
                 if not is_temporary(name):
                     continue
                 path = Path(current, name)
+                owner = leading_owner(name.removeprefix(TEMPORARY_MARK))
                 with suppress(FileNotFoundError):
-                    if path.stat().st_mtime <= cutoff:
+                    if (owner is not None and is_gone(owner)) or path.stat().st_mtime <= cutoff:
                         removed += self._unlink(path)
         return removed
 
