@@ -12,3 +12,33 @@ pyvips.block_untrusted_set(True)
 # The operation cache would keep recent originals alive between requests: every request here
 # works on different bytes, so the cache only costs memory.
 pyvips.cache_set_max(0)
+
+
+def load_options(*, all_pages: bool = False) -> str:
+    """The loader option string for untrusted bytes.
+
+    A truncated file fails to decode instead of being padded with grey (libvips' default is
+    to warn and carry on), so that damage is never served as an image.
+    """
+    options = ["fail_on=truncated"]
+    if all_pages:
+        options.append("n=-1")
+    return ",".join(options)
+
+
+def error_detail(error: pyvips.Error) -> str:
+    """The most telling line of a libvips error: its cause, not "unable to call …"."""
+    lines = [line.strip() for line in str(error).splitlines()]
+    causes = [line for line in lines if line and not line.startswith("unable to call")]
+    return causes[0] if causes else (lines[0] if lines else "unknown libvips error")
+
+
+def loader_for(data: bytes) -> str | None:
+    """The loader libvips would pick for `data` by its magic number (jpegload, pngload...),
+    without reading further: None when no loader knows it."""
+    found = pyvips.vips_lib.vips_foreign_find_load_buffer(data, len(data))
+    if found == pyvips.ffi.NULL:
+        pyvips.vips_lib.vips_error_clear()  # "not a known buffer format": not an error here
+        return None
+    class_name = pyvips.ffi.string(found).decode()
+    return str(pyvips.nickname_find(pyvips.type_from_name(class_name))).removesuffix("_buffer")
