@@ -11,7 +11,6 @@ from focal.faces import DetectionUnavailable, DetectorPool, FaceDetector
 from focal.pipeline import Limits
 from imaging import header_only_jpeg
 
-
 BOMB = header_only_jpeg(read_photo("biden"), 65500, 65500)
 
 

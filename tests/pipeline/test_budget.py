@@ -7,7 +7,7 @@ import pytest
 from conftest import read_photo
 from focal.errors import ErrorKind, FocalError
 from focal.options import parse_options
-from focal.pipeline import Limits, OutputSpec, run, url_operations, url_output
+from focal.pipeline import Limits, run, url_operations, url_output
 from imaging import animated, coloured_frames
 
 LIMITS = Limits(max_output_pixels=1_000_000, max_gif_output_pixels=200_000)

@@ -67,9 +67,8 @@ def test_the_deadline_covers_the_overlays_and_the_base(slow_gif: bytes) -> None:
 
 
 def test_no_deadline_when_the_timeout_is_zero() -> None:
-    gif = animated(
-        [pyvips.Image.new_from_buffer(read_photo("chelsea"), "").crop(i, i, 80, 80) for i in range(3)]
-    )
+    photo = pyvips.Image.new_from_buffer(read_photo("chelsea"), "")
+    gif = animated([photo.crop(index, index, 80, 80) for index in range(3)])
     limits = Limits(transform_timeout=0, **OPEN)  # type: ignore[arg-type]
     output = run(gif, [], OutputSpec(format="gif"), limits=limits)
     assert (output.width, output.height, output.pages) == (80, 80, 3)

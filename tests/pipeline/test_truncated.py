@@ -7,8 +7,8 @@ import pyvips
 
 from conftest import read_photo
 from focal.errors import ErrorKind, FocalError
-from focal.pipeline import OutputSpec, check_decodes, probe, run, url_operations
 from focal.options import parse_options
+from focal.pipeline import OutputSpec, check_decodes, probe, run, url_operations
 from focal.pipeline.compose import run_composed
 from focal.pipeline.operations import operation_from_dict
 from imaging import animated
