@@ -32,13 +32,3 @@ def error_detail(error: pyvips.Error) -> str:
     causes = [line for line in lines if line and not line.startswith("unable to call")]
     return causes[0] if causes else (lines[0] if lines else "unknown libvips error")
 
-
-def loader_for(data: bytes) -> str | None:
-    """The loader libvips would pick for `data` by its magic number (jpegload, pngload...),
-    without reading further: None when no loader knows it."""
-    found = pyvips.vips_lib.vips_foreign_find_load_buffer(data, len(data))
-    if found == pyvips.ffi.NULL:
-        pyvips.vips_lib.vips_error_clear()  # "not a known buffer format": not an error here
-        return None
-    class_name = pyvips.ffi.string(found).decode()
-    return str(pyvips.nickname_find(pyvips.type_from_name(class_name))).removesuffix("_buffer")

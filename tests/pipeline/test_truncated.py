@@ -30,7 +30,8 @@ WHOLE = {
     "gif": single_gif,
     "animated gif": animated_gif,
 }
-CUTS = [0.02, 0.5, 0.9]
+# Cuts past the header (a header cut short is no image at all: 415, as for any bytes).
+CUTS = [0.25, 0.5, 0.9]
 
 
 def cut(data: bytes, fraction: float) -> bytes:
@@ -84,6 +85,15 @@ def test_the_upload_check_decodes_every_pixel(kind: str, fraction: float) -> Non
 def test_whole_originals_still_transform(kind: str) -> None:
     output = run(WHOLE[kind](), url_operations(parse_options("width=120")), OutputSpec())
     assert output.width == 120
+
+
+def test_the_first_two_percent_of_a_large_jpeg_is_refused() -> None:
+    """The issue's case: the header is whole, nearly every pixel missing."""
+    photo = pyvips.Image.new_from_buffer(read_photo("astronaut"), "").resize(4)
+    data = bytes(photo.jpegsave_buffer(Q=90))
+    with pytest.raises(FocalError) as refused:
+        run(cut(data, 0.02), url_operations(parse_options("width=300")), OutputSpec())
+    assert refused.value.kind is ErrorKind.PROCESSING_FAILED
 
 
 def test_bytes_that_are_no_image_stay_415() -> None:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pyvips
 
 from focal.errors import ErrorKind, FocalError
-from focal.vips import error_detail, load_options, loader_for
+from focal.vips import error_detail, load_options
 
 # Loaders we accept from untrusted input; everything else (libvips' own formats, matrices,
 # CSV, FITS...) is refused.
@@ -69,11 +69,6 @@ def _loader_format(image: pyvips.Image) -> str:
     return media_type
 
 
-def _recognised(data: bytes) -> bool:
-    """Whether the bytes start as a format Focal accepts (its magic number), decodable or not."""
-    return loader_for(data) in _LOADERS
-
-
 def _field(image: pyvips.Image, name: str) -> object:
     return image.get(name) if image.get_typeof(name) else None
 
@@ -89,10 +84,10 @@ def probe(data: bytes, limits: Limits | None = None) -> SourceInfo:
     if not data:
         raise FocalError(ErrorKind.NOT_AN_IMAGE, "the original is empty")
     try:
-        image = pyvips.Image.new_from_buffer(data, load_options())
-    except pyvips.Error as error:
-        if _recognised(data):  # an image of ours whose header is cut or damaged
-            raise incomplete(error_detail(error)) from None
+        # The header only: truncation shows when the pixels decode (load_options there), or
+        # for GIF by its trailer, below; a header too short to read is no image at all.
+        image = pyvips.Image.new_from_buffer(data, "")
+    except pyvips.Error:
         raise FocalError(
             ErrorKind.NOT_AN_IMAGE,
             "the original is not an image Focal can read (JPEG, PNG, WebP, GIF, AVIF, HEIC "
