@@ -261,13 +261,13 @@ class DeliveryService:
             if metered is not None:
                 await self.meter.check(metered)  # past the quota, refuse before any work
             data = await resolved.read()
+            self.transformations += 1
             source = await self.jobs.run(probe, data, self.limits)
             lookup = None
             extra: dict[str, str] = {}
             if options.gravity.mode == "face":
                 lookup = await self.locate_faces(data)
                 extra["Focal-Gravity"] = _describe_gravity(lookup)
-            self.transformations += 1
             result = await self.jobs.run(
                 transform, data, options, hints, self.limits, lookup, source
             )
