@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import struct
+
 import pyvips
 
 
@@ -119,3 +121,17 @@ def red_corner(image: pyvips.Image) -> str:
     best = max(corners, key=lambda name: redness(corners[name]))
     assert redness(corners[best]) > 150, corners
     return best
+
+
+def header_only_jpeg(jpeg: bytes, width: int, height: int) -> bytes:
+    """`jpeg`'s headers with the frame size changed and no scan data: a bomb that costs
+    nothing to send and, decoded, a whole canvas of that size."""
+    data = bytearray(jpeg)
+    at = 2  # after SOI: walk the segments (an EXIF thumbnail has SOF markers of its own)
+    while True:
+        marker, length = data[at + 1], struct.unpack_from(">H", data, at + 2)[0]
+        if marker in (0xC0, 0xC1, 0xC2):
+            struct.pack_into(">HH", data, at + 5, height, width)
+        if marker == 0xDA:  # start of scan: keep its header, none of its data
+            return bytes(data[: at + 2 + length])
+        at += 2 + length

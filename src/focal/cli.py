@@ -26,6 +26,7 @@ from focal.pipeline import Limits, probe
 from focal.service import ClientHints, Described, transform
 from focal.service.faces import detect_in_process
 from focal.service.metering import report_range, usage_report
+from focal.service.transform import limits_from
 
 app = typer.Typer(
     help="Focal: self-hosted image optimization with face-aware cropping.", no_args_is_help=True
@@ -57,12 +58,12 @@ IMAGE_SUFFIXES = {
 
 @functools.cache
 def _detector() -> FaceDetector:
-    return FaceDetector(max_side=load_settings().detect_max_side)
+    # The source limits hold for detection too: checked from the header before decoding.
+    return FaceDetector(max_side=load_settings().detect_max_side, limits=_limits())
 
 
 def _limits() -> Limits:
-    settings = load_settings()
-    return Limits(settings.max_source_bytes, settings.max_pixels, settings.max_side)
+    return limits_from(load_settings())
 
 
 @app.command()

@@ -32,6 +32,13 @@ class Settings:
     max_source_bytes: int = 100 * 1024 * 1024
     max_pixels: int = 100_000_000
     max_side: int = 12_000
+    # What one transformation may cost. The result's pixels, all frames summed, are checked
+    # from its planned size before any work (GIF results, far costlier to write per pixel,
+    # have a lower budget); a transformation still running after transform_timeout seconds
+    # is stopped inside libvips and answered 422 (0: no limit).
+    max_output_pixels: int = 50_000_000
+    max_gif_output_pixels: int = 8_000_000
+    transform_timeout: float = 30.0
 
     # Remote fetching: off unless an origin is allowed.
     allowed_origins: tuple[str, ...] = ()

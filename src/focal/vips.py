@@ -12,3 +12,23 @@ pyvips.block_untrusted_set(True)
 # The operation cache would keep recent originals alive between requests: every request here
 # works on different bytes, so the cache only costs memory.
 pyvips.cache_set_max(0)
+
+
+def load_options(*, all_pages: bool = False) -> str:
+    """The loader option string for untrusted bytes.
+
+    A truncated file fails to decode instead of being padded with grey (libvips' default is
+    to warn and carry on), so that damage is never served as an image.
+    """
+    options = ["fail_on=truncated"]
+    if all_pages:
+        options.append("n=-1")
+    return ",".join(options)
+
+
+def error_detail(error: pyvips.Error) -> str:
+    """The most telling line of a libvips error: its cause, not "unable to call …"."""
+    lines = [line.strip() for line in str(error).splitlines()]
+    causes = [line for line in lines if line and not line.startswith("unable to call")]
+    return causes[0] if causes else (lines[0] if lines else "unknown libvips error")
+

@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import pyvips
 
-import focal.vips  # noqa: F401  (safe loaders, no cache)
+from focal.pipeline.source import Limits, probe
+from focal.vips import load_options
 
 if TYPE_CHECKING:  # numpy and ONNX Runtime load only where detection runs: the worker processes
     import numpy as np
@@ -175,25 +176,34 @@ def original_size(data: bytes) -> tuple[int, int]:
 
     Reads the header only.
     """
-    header = pyvips.Image.new_from_buffer(data, "", access="sequential")
+    header = pyvips.Image.new_from_buffer(data, load_options(), access="sequential")
     orientation = header.get("orientation") if header.get_typeof("orientation") else 1
     if orientation in _TRANSPOSING_ORIENTATIONS:
         return header.height, header.width
     return header.width, header.height
 
 
-def inference_image(data: bytes, max_side: int) -> tuple[pyvips.Image, int, int]:
+def inference_image(
+    data: bytes, max_side: int, limits: Limits | None = None
+) -> tuple[pyvips.Image, int, int]:
     """The upright image at its `inference_size`, plus the upright original's width and height.
 
-    libvips shrinks while it loads (JPEG, WebP and HEIF decode at reduced size; other formats
-    stream), so a large original is never held in memory at full size.
+    The source limits are checked from the header first (a FocalError past them): a
+    decompression bomb is refused before it costs any decoding. libvips shrinks while it loads
+    (JPEG, WebP and HEIF decode at reduced size; other formats stream), so a large original is
+    never held in memory at full size.
     """
-    width, height = original_size(data)
+    source = probe(data, limits)
+    width, height = source.width, source.height
     inference_width, inference_height, _ = inference_size(width, height, max_side)
     # "force" with the computed size gives exactly that size; "down" can be a pixel off when
     # JPEG shrink-on-load rounds.
     image = pyvips.Image.thumbnail_buffer(
-        data, inference_width, height=inference_height, size="force"
+        data,
+        inference_width,
+        height=inference_height,
+        size="force",
+        option_string=load_options(),
     )
     return image, width, height
 
@@ -209,12 +219,16 @@ class FaceDetector:
         min_face_size: float = DEFAULT_MIN_FACE_SIZE,
         max_side: int = DEFAULT_MAX_SIDE,
         intra_op_threads: int = 1,
+        limits: Limits | None = None,
     ) -> None:
+        """`limits`: what an original may be (default: the pipeline's); larger ones are
+        refused with a FocalError before decoding."""
         if max_side < _STRIDE:
             raise ValueError(f"max_side must be at least {_STRIDE}, got {max_side}")
         self.score_threshold = score_threshold
         self.min_face_size = min_face_size
         self.max_side = max_side
+        self.limits = limits or Limits()
         import onnxruntime
 
         options = onnxruntime.SessionOptions()
@@ -264,7 +278,7 @@ class FaceDetector:
 
         Large images are shrunk while loading (see `inference_image`).
         """
-        small, width, height = inference_image(data, self.max_side)
+        small, width, height = inference_image(data, self.max_side, self.limits)
         faces = self.detect_image(small)
         sx, sy = width / small.width, height / small.height
         return [_scale_face(face, sx, sy, width, height) for face in faces], width, height

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import pyvips
 
 from focal.faces.detector import Face
+from focal.vips import load_options
 
 BOX_COLOUR = [255, 64, 0]
 LANDMARK_COLOUR = [0, 220, 255]
@@ -14,7 +15,7 @@ LANDMARK_COLOUR = [0, 220, 255]
 
 def draw_faces(data: bytes, faces: Sequence[Face]) -> bytes:
     """A PNG of the upright original with each face's box and five landmarks drawn."""
-    image = pyvips.Image.new_from_buffer(data, "").autorot()
+    image = pyvips.Image.new_from_buffer(data, load_options()).autorot()
     image = image.colourspace("srgb").cast("uchar")
     if image.hasalpha():
         image = image.flatten(background=[255, 255, 255])

@@ -36,6 +36,7 @@ from focal.faces.detector import (
     FaceDetector,
 )
 from focal.memory import limit_malloc_arenas, release_free_memory
+from focal.pipeline.source import Limits
 
 MIB = 1024 * 1024
 _STOP_GRACE = 2.0  # seconds a retiring worker gets to exit before it is killed
@@ -206,6 +207,8 @@ class DetectorPool:
 
     `detector_factory` builds the detector inside each worker (default: a `FaceDetector` with
     the given options); it must be picklable, e.g. a module-level function or a partial.
+    `limits` are the source limits the worker checks from the header before decoding: a last
+    line behind the caller's own check, so an out-of-limit original costs the worker nothing.
     """
 
     def __init__(
@@ -221,6 +224,7 @@ class DetectorPool:
         min_face_size: float = DEFAULT_MIN_FACE_SIZE,
         max_side: int = DEFAULT_MAX_SIDE,
         intra_op_threads: int = 1,
+        limits: Limits | None = None,
         detector_factory: Callable[[], BytesDetector] | None = None,
     ) -> None:
         if workers < 1 or max_tasks_per_worker < 1:
@@ -238,6 +242,7 @@ class DetectorPool:
             min_face_size=min_face_size,
             max_side=max_side,
             intra_op_threads=intra_op_threads,
+            limits=limits,
         )
         # spawn, not fork: the parent is a threaded server, and a fork would copy its locks.
         self._context = multiprocessing.get_context("spawn")

@@ -3,7 +3,7 @@
 from focal.pipeline.executor import Output, OutputSpec, measure, run
 from focal.pipeline.geometry import Box
 from focal.pipeline.operations import OPERATIONS, Operation, make_operation
-from focal.pipeline.source import Limits, SourceInfo, probe
+from focal.pipeline.source import Limits, SourceInfo, check_decodes, probe
 from focal.pipeline.url_order import url_operations, url_output
 
 __all__ = [
@@ -14,6 +14,7 @@ __all__ = [
     "Output",
     "OutputSpec",
     "SourceInfo",
+    "check_decodes",
     "make_operation",
     "measure",
     "probe",

@@ -11,10 +11,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import replace
 
 from focal.errors import ErrorKind, FocalError
+from focal.pipeline.deadline import Deadline
 from focal.pipeline.executor import Output, OutputSpec, render, run
 from focal.pipeline.geometry import Box
 from focal.pipeline.operations import DrawOp, Operation, ResizeOp
-from focal.pipeline.source import Limits
+from focal.pipeline.source import Limits, SourceInfo, probe
 
 Faces = tuple[Box, ...] | None
 
@@ -38,11 +39,18 @@ def inputs_needing_faces(operations: Sequence[Operation]) -> set[int]:
     }
 
 
+def probe_inputs(inputs: Sequence[bytes], limits: Limits) -> list[SourceInfo]:
+    """Every input's header, checked against the limits: before any decode or detection."""
+    return [probe(data, limits) for data in inputs]
+
+
 def _bind(
     operations: Sequence[Operation],
     inputs: Sequence[bytes],
     faces: Sequence[Faces],
+    sources: Sequence[SourceInfo],
     limits: Limits,
+    deadline: Deadline,
 ) -> list[Operation]:
     bound: list[Operation] = []
     for op in operations:
@@ -52,8 +60,15 @@ def _bind(
                     ErrorKind.BAD_REQUEST,
                     f"draw uses input {op.input}, but the request has {len(inputs)} input(s)",
                 )
-            overlay_ops = _bind(op.operations, inputs, faces, limits)
-            overlay = render(inputs[op.input], overlay_ops, faces=faces[op.input], limits=limits)
+            overlay_ops = _bind(op.operations, inputs, faces, sources, limits, deadline)
+            overlay = render(
+                inputs[op.input],
+                overlay_ops,
+                faces=faces[op.input],
+                limits=limits,
+                source=sources[op.input],
+                deadline=deadline,
+            )
             op = replace(op, overlay=overlay)
         bound.append(op)
     return bound
@@ -66,11 +81,26 @@ def run_composed(
     *,
     faces: Sequence[Faces] | None = None,
     limits: Limits | None = None,
+    sources: Sequence[SourceInfo] | None = None,
 ) -> Output:
-    """Transform inputs[0] by `operations`, drawing the other inputs where they say."""
+    """Transform inputs[0] by `operations`, drawing the other inputs where they say.
+
+    `sources`: the inputs' `probe_inputs`, when the caller checked them already. One
+    deadline (`limits.transform_timeout`) covers the overlays and the base.
+    """
     if not inputs:
         raise FocalError(ErrorKind.BAD_REQUEST, "a chain needs at least one input image")
     limits = limits or Limits()
+    sources = list(sources) if sources is not None else probe_inputs(inputs, limits)
+    deadline = Deadline(limits.transform_timeout)
     faces = list(faces) if faces is not None else [None] * len(inputs)
-    bound = _bind(operations, inputs, faces, limits)
-    return run(inputs[0], bound, output, faces=faces[0], limits=limits)
+    bound = _bind(operations, inputs, faces, sources, limits, deadline)
+    return run(
+        inputs[0],
+        bound,
+        output,
+        source=sources[0],
+        faces=faces[0],
+        limits=limits,
+        deadline=deadline,
+    )

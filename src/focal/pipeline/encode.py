@@ -9,6 +9,7 @@ from pyvips.enums import ForeignKeep
 
 from focal.errors import ErrorKind, FocalError
 from focal.options import Color
+from focal.pipeline.deadline import Deadline
 from focal.pipeline.source import SourceInfo
 
 MEDIA_TYPES = {
@@ -138,22 +139,34 @@ def _eight_bit(image: pyvips.Image) -> pyvips.Image:
     return image.colourspace(space).cast("uchar")
 
 
-def encode(image: pyvips.Image, encoding: Encoding, page_height: int) -> bytes:
-    """Write pixels in the chosen format; the image is a strip of frames when animated."""
+def encode(
+    image: pyvips.Image, encoding: Encoding, page_height: int, deadline: Deadline | None = None
+) -> bytes:
+    """Write pixels in the chosen format; the image is a strip of frames when animated.
+
+    libvips errors are raised as they are: the pixels are computed here, so they may come
+    from decoding the original as much as from the encoder (the caller tells which).
+    """
     quality = encoding.quality or DEFAULT_QUALITY
     if encoding.animated:
         image = image.copy()
         image.set_type(pyvips.GValue.gint_type, "page-height", page_height)
-    try:
-        return _save(image, encoding, quality)
-    except pyvips.Error as error:
-        raise FocalError(
-            ErrorKind.PROCESSING_FAILED,
-            f"could not encode the result as {encoding.format}: {str(error).splitlines()[0]}",
-        ) from None
+    return _save(image, encoding, quality, deadline)
 
 
-def _save(image: pyvips.Image, encoding: Encoding, quality: int) -> bytes:
+def _save(
+    image: pyvips.Image, encoding: Encoding, quality: int, deadline: Deadline | None
+) -> bytes:
+    final, save, arguments = _writer(image, encoding, quality)
+    if deadline is not None:
+        deadline.watch(final)  # the image whose pixels the save computes
+    return bytes(getattr(final, save)(**arguments))
+
+
+def _writer(
+    image: pyvips.Image, encoding: Encoding, quality: int
+) -> tuple[pyvips.Image, str, dict[str, object]]:
+    """The image to write, ready for its format, the saver's name and its arguments."""
     fmt = encoding.format
     if fmt in ("jpeg", "baseline-jpeg"):
         image = _eight_bit(_flatten(image, encoding.background))
@@ -163,42 +176,54 @@ def _save(image: pyvips.Image, encoding: Encoding, quality: int) -> bytes:
             image.width * image.height < 50 * 50 or max(image.width, image.height) > 3000
         )
         progressive = fmt == "jpeg" and not encoding.fast and not small_or_huge
-        data: bytes = image.jpegsave_buffer(
-            Q=quality,
-            interlace=progressive,
-            optimize_coding=not encoding.fast,
-            keep=_keep(encoding.metadata),
+        return (
+            image,
+            "jpegsave_buffer",
+            {
+                "Q": quality,
+                "interlace": progressive,
+                "optimize_coding": not encoding.fast,
+                "keep": _keep(encoding.metadata),
+            },
         )
-        return data
     keep = int(ForeignKeep.NONE)
     if fmt == "webp":
-        return bytes(
-            _eight_bit(image).webpsave_buffer(
-                Q=quality,
-                lossless=quality == 100,
-                effort=0 if encoding.fast else 4,
-                keep=keep,
-            )
+        return (
+            _eight_bit(image),
+            "webpsave_buffer",
+            {
+                "Q": quality,
+                "lossless": quality == 100,
+                "effort": 0 if encoding.fast else 4,
+                "keep": keep,
+            },
         )
     if fmt == "avif":
-        return bytes(
-            _eight_bit(image).heifsave_buffer(
-                Q=quality,
-                compression="av1",
-                effort=0 if encoding.fast else 2,
-                keep=keep,
-            )
+        return (
+            _eight_bit(image),
+            "heifsave_buffer",
+            {
+                "Q": quality,
+                "compression": "av1",
+                "effort": 0 if encoding.fast else 2,
+                "keep": keep,
+            },
         )
     if fmt == "png":
-        palette = encoding.quality is not None
-        return bytes(
-            image.pngsave_buffer(
-                compression=1 if encoding.fast else 6,
-                palette=palette,
-                Q=quality,
-                keep=keep,
-            )
+        return (
+            image,
+            "pngsave_buffer",
+            {
+                "compression": 1 if encoding.fast else 6,
+                "palette": encoding.quality is not None,
+                "Q": quality,
+                "keep": keep,
+            },
         )
     if fmt == "gif":
-        return bytes(_eight_bit(image).gifsave_buffer(keep=keep, effort=1 if encoding.fast else 7))
+        return (
+            _eight_bit(image),
+            "gifsave_buffer",
+            {"keep": keep, "effort": 1 if encoding.fast else 7},
+        )
     raise FocalError(ErrorKind.BAD_OPTIONS, f"format={fmt!r} cannot be written")

@@ -15,12 +15,20 @@ import pyvips
 
 from focal.errors import ErrorKind, FocalError
 from focal.options import Color
+from focal.pipeline.deadline import Deadline
 from focal.pipeline.encode import Encoding, choose_format, encode
 from focal.pipeline.frames import Canvas
 from focal.pipeline.geometry import Box
 from focal.pipeline.gravity import face_region
 from focal.pipeline.operations import Operation, ResizeOp
-from focal.pipeline.source import Limits, SourceInfo, check_size, probe
+from focal.pipeline.source import (
+    Limits,
+    SourceInfo,
+    check_output_budget,
+    check_size,
+    probe,
+)
+from focal.vips import error_detail, load_options
 
 
 @dataclass(frozen=True)
@@ -95,7 +103,7 @@ def _load(
     pages: int,
     faces: tuple[Box, ...] | None,
 ) -> tuple[Canvas, list[Operation]]:
-    option_string = "n=-1" if pages > 1 else ""
+    option_string = load_options(all_pages=pages > 1)
     sx, sy = _load_scale(operations, source, faces)
     width, height = round(source.width * sx), round(source.height * sy)
     if sx < 1 or sy < 1:
@@ -124,8 +132,11 @@ def _load(
     return Canvas(image, pages=pages, faces=scaled_faces), rescaled
 
 
-def _apply(canvas: Canvas, operations: Sequence[Operation], limits: Limits) -> Canvas:
+def _apply(
+    canvas: Canvas, operations: Sequence[Operation], limits: Limits, deadline: Deadline
+) -> Canvas:
     for op in operations:
+        deadline.check()  # some operations read pixels (trim to a border, gravity=auto)
         if op.resizes or not canvas.measure_only:
             canvas = op.apply(canvas)
     # Enlarging fits can ask for far more pixels than the original had: the limits hold for
@@ -146,27 +157,35 @@ def measure(
     """The output's width and height, without encoding and, where possible, without decoding."""
     limits = limits or Limits()
     source = source or probe(data, limits)
+    deadline = Deadline(limits.transform_timeout)
     pages = _pages(source, anim)
     needs_pixels = any(not op.predictable for op in operations)
-    with _processing_errors():
+    with _processing_errors(deadline):
         if needs_pixels:
             canvas, operations = _load(data, source, operations, pages, faces)
             canvas = replace(canvas, measure_only=True)
         else:
             canvas = _dry_canvas(source, pages, faces)
-        result = _apply(canvas, operations, limits)
+        result = _apply(canvas, operations, limits, deadline)
     return result.width, result.height
 
 
 @contextlib.contextmanager
-def _processing_errors() -> Iterator[None]:
-    """libvips failures on an input become the user's error, not the server's."""
+def _processing_errors(deadline: Deadline) -> Iterator[None]:
+    """libvips failures on an input become the user's error, not the server's.
+
+    Pixels are decoded lazily, while operations read them or the result is written, so a
+    failure here is most often an original that does not decode completely.
+    """
     try:
         yield
     except pyvips.Error as error:
+        if deadline.expired:
+            raise deadline.exceeded() from None
         raise FocalError(
             ErrorKind.PROCESSING_FAILED,
-            f"the image could not be processed: {str(error).splitlines()[0]}",
+            f"the image could not be processed ({error_detail(error)}); an original that is "
+            "truncated or damaged does not decode completely: send the whole file again",
         ) from None
 
 
@@ -176,13 +195,16 @@ def render(
     *,
     faces: tuple[Box, ...] | None = None,
     limits: Limits | None = None,
+    source: SourceInfo | None = None,
+    deadline: Deadline | None = None,
 ) -> pyvips.Image:
     """Decode (first frame only) and transform one image, without encoding: an overlay."""
     limits = limits or Limits()
-    source = probe(data, limits)
-    with _processing_errors():
+    source = source or probe(data, limits)
+    deadline = deadline or Deadline(limits.transform_timeout)
+    with _processing_errors(deadline):
         canvas, operations = _load(data, source, operations, 1, faces)
-        return _apply(canvas, operations, limits).frames()[0]
+        return _apply(canvas, operations, limits, deadline).frames()[0]
 
 
 def run(
@@ -193,14 +215,17 @@ def run(
     source: SourceInfo | None = None,
     faces: tuple[Box, ...] | None = None,
     limits: Limits | None = None,
+    deadline: Deadline | None = None,
 ) -> Output:
-    """Decode, transform and encode one image."""
+    """Decode, transform and encode one image, within `limits.transform_timeout` (from the
+    start of this call, or `deadline` when the caller started one for more work)."""
     limits = limits or Limits()
     source = source or probe(data, limits)
+    deadline = deadline or Deadline(limits.transform_timeout)
     pages = _pages(source, output.anim)
-    with _processing_errors():
+    with _processing_errors(deadline):
         canvas, operations = _load(data, source, operations, pages, faces)
-        canvas = _apply(canvas, operations, limits)
+        canvas = _apply(canvas, operations, limits, deadline)
         keeps_alpha = bool(canvas.image.hasalpha()) and not (
             output.background is not None and output.background.opaque
         )
@@ -208,6 +233,8 @@ def run(
             output.format, source, output.accept, keeps_alpha=keeps_alpha, animated=pages > 1
         )
         animated = pages > 1 and fmt in ("webp", "gif")
+        # Planned, not yet computed: the cost is refused before any pixel of it is made.
+        check_output_budget(canvas.width, canvas.height, pages if animated else 1, fmt, limits)
         image = canvas.image if animated else canvas.frames()[0]
         encoding = Encoding(
             format=fmt,
@@ -217,7 +244,7 @@ def run(
             animated=animated,
             background=output.background,
         )
-        data_out = encode(image, encoding, canvas.height)
+        data_out = encode(image, encoding, canvas.height, deadline)
     return Output(
         data=data_out,
         media_type=encoding.media_type,

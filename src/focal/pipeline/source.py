@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 import pyvips
 
-import focal.vips  # noqa: F401  (safe loaders, no cache)
 from focal.errors import ErrorKind, FocalError
+from focal.vips import error_detail, load_options
 
 # Loaders we accept from untrusted input; everything else (libvips' own formats, matrices,
 # CSV, FITS...) is refused.
@@ -41,9 +41,18 @@ class SourceInfo:
 
 @dataclass(frozen=True)
 class Limits:
+    """What one original may be, and what one transformation may cost."""
+
     max_bytes: int = 100 * 1024 * 1024
     max_pixels: int = 100_000_000
     max_side: int = 12_000
+    # The result's pixels, all frames summed, checked from its planned size before any work.
+    max_output_pixels: int = 50_000_000
+    # GIF results cost far more per pixel (a palette search per frame, which libvips cannot
+    # interrupt): a budget of their own.
+    max_gif_output_pixels: int = 8_000_000
+    # Seconds one transformation may run before libvips is stopped; 0: no limit.
+    transform_timeout: float = 30.0
 
 
 def _loader_format(image: pyvips.Image) -> str:
@@ -75,6 +84,8 @@ def probe(data: bytes, limits: Limits | None = None) -> SourceInfo:
     if not data:
         raise FocalError(ErrorKind.NOT_AN_IMAGE, "the original is empty")
     try:
+        # The header only: truncation shows when the pixels decode (load_options there), or
+        # for GIF by its trailer, below; a header too short to read is no image at all.
         image = pyvips.Image.new_from_buffer(data, "")
     except pyvips.Error:
         raise FocalError(
@@ -100,6 +111,37 @@ def probe(data: bytes, limits: Limits | None = None) -> SourceInfo:
         orientation=orientation,
     )
     check_limits(info, limits)
+    if media_type == "image/gif":
+        _check_gif_trailer(data)
+    return info
+
+
+def _check_gif_trailer(data: bytes) -> None:
+    """A GIF ends with its trailer byte; libvips decodes the frames that arrived whole and
+    drops the rest silently, so a cut animation would otherwise pass as a shorter one."""
+    if not data.rstrip(b"\0").endswith(b"\x3b"):
+        raise incomplete("the GIF ends before its trailer")
+
+
+def incomplete(detail: str) -> FocalError:
+    """An original that does not decode completely: truncated or damaged."""
+    return FocalError(
+        ErrorKind.PROCESSING_FAILED,
+        f"the original does not decode completely ({detail}); it is truncated or damaged: "
+        "send the whole file again",
+    )
+
+
+def check_decodes(data: bytes, limits: Limits | None = None) -> SourceInfo:
+    """`probe`, then decode every pixel (at reduced size where the format allows): an upload
+    must be whole before it is kept. JPEG, WebP and HEIF decode shrunk, so this costs a
+    fraction of a full decode; other formats stream through without being held."""
+    info = probe(data, limits)
+    options = load_options(all_pages=info.animated)
+    try:
+        pyvips.Image.thumbnail_buffer(data, 256, option_string=options).avg()
+    except pyvips.Error as error:
+        raise incomplete(error_detail(error)) from None
     return info
 
 
@@ -126,3 +168,24 @@ def check_size(subject: str, width: int, height: int, pages: int, limits: Limits
             f"{subject} has {area:,} pixels{frames} ({width}×{height} px); "
             f"the limit is {limits.max_pixels:,}",
         )
+
+
+def check_output_budget(width: int, height: int, pages: int, fmt: str, limits: Limits) -> None:
+    """What writing the result will cost, from its planned size: pixels of all its frames."""
+    gif = fmt == "gif"
+    budget = limits.max_gif_output_pixels if gif else limits.max_output_pixels
+    area = width * height * pages
+    if area <= budget:
+        return
+    frames = f" × {pages} frames" if pages > 1 else ""
+    kind = "a GIF result" if gif else "a result"
+    advice = "ask for a smaller width or height"
+    if pages > 1:
+        advice += ", or one frame (anim=false)"
+    if gif:
+        advice += ", or another format (WebP writes animations far faster)"
+    raise FocalError(
+        ErrorKind.IMAGE_TOO_LARGE,
+        f"the result would be {width}×{height} px{frames} = {area:,} pixels; "
+        f"{kind} may have at most {budget:,}: {advice}",
+    )

@@ -7,7 +7,7 @@ import threading
 from typing import TYPE_CHECKING
 
 from focal.pipeline import Limits, probe
-from focal.pipeline.compose import Faces, inputs_needing_faces, run_composed
+from focal.pipeline.compose import Faces, inputs_needing_faces, probe_inputs, run_composed
 from focal.pipeline.flat_chain import FlatChain
 from focal.sdk.result import ImageInfo, Result
 
@@ -28,10 +28,11 @@ class EmbeddedBackend:
             if self._detector is None:
                 from focal.faces.detector import FaceDetector
 
-                self._detector = FaceDetector(max_side=self.detect_max_side)
+                self._detector = FaceDetector(max_side=self.detect_max_side, limits=self.limits)
             return self._detector
 
     def _faces(self, inputs: list[bytes], chain: FlatChain) -> list[Faces]:
+        """Faces of the inputs that need them; the inputs' limits were checked first."""
         from focal.service.faces import detect_in_process
 
         faces: list[Faces] = [None] * len(inputs)
@@ -41,9 +42,10 @@ class EmbeddedBackend:
         return faces
 
     def transform(self, inputs: list[bytes], chain: FlatChain) -> Result:
+        sources = probe_inputs(inputs, self.limits)  # before any decode, detection included
         faces = self._faces(inputs, chain)
         output = run_composed(
-            inputs, chain.operations, chain.output, faces=faces, limits=self.limits
+            inputs, chain.operations, chain.output, faces=faces, limits=self.limits, sources=sources
         )
         return Result(output.media_type, output.data, output.width, output.height)
 

@@ -13,7 +13,7 @@ import json
 from typing import Any
 
 from focal.pipeline import Output, probe
-from focal.pipeline.compose import Faces, inputs_needing_faces, run_composed
+from focal.pipeline.compose import Faces, inputs_needing_faces, probe_inputs, run_composed
 from focal.pipeline.flat_chain import FlatChain
 from focal.service.delivery import DeliveryService
 from focal.service.metering import transformation_key
@@ -26,15 +26,25 @@ def chain_key(inputs: list[bytes], chain: FlatChain) -> str:
 
 
 async def run_chain(delivery: DeliveryService, inputs: list[bytes], chain: FlatChain) -> Output:
-    """Counted like a URL variant: once per 30 days, and only when it succeeds."""
+    """Counted like a URL variant: once per 30 days, and only when it succeeds.
+
+    The inputs' limits are checked first, from their headers: before detection decodes any.
+    """
     metered = await asyncio.to_thread(chain_key, inputs, chain)
     await delivery.meter.check(metered)
+    sources = await delivery.jobs.run(probe_inputs, inputs, delivery.limits)
     faces: list[Faces] = [None] * len(inputs)
     for index in inputs_needing_faces(chain.operations):
         if index < len(inputs):
             faces[index] = (await delivery.locate_faces(inputs[index])).faces
     output = await delivery.jobs.run(
-        run_composed, inputs, chain.operations, chain.output, faces=faces, limits=delivery.limits
+        run_composed,
+        inputs,
+        chain.operations,
+        chain.output,
+        faces=faces,
+        limits=delivery.limits,
+        sources=sources,
     )
     await delivery.meter.count(metered)
     return output

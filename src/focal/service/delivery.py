@@ -22,7 +22,7 @@ from focal.config import Settings
 from focal.errors import ErrorKind, FocalError
 from focal.faces.workers import DetectorPool
 from focal.options import Options, canonical, parse_options
-from focal.pipeline import Limits
+from focal.pipeline import probe
 from focal.service.faces import FaceLocator, FaceLookup, content_hash, detector_identity
 from focal.service.hints import ClientHints
 from focal.service.jobs import ImageJobs
@@ -30,7 +30,7 @@ from focal.service.metering import Clock, Meter, transformation_key
 from focal.service.result_cache import CachedResult, ResultCache, result_key
 from focal.service.shared_results import open_shared_results
 from focal.service.sources import ResolvedSource, Sources
-from focal.service.transform import Described, transform
+from focal.service.transform import Described, limits_from, transform
 from focal.sources.origins import is_loop
 
 
@@ -74,11 +74,7 @@ def _etag_matches(header: str, etag: str) -> bool:
 class DeliveryService:
     def __init__(self, settings: Settings, clock: Clock = now_micros) -> None:
         self.settings = settings
-        self.limits = Limits(
-            max_bytes=settings.max_source_bytes,
-            max_pixels=settings.max_pixels,
-            max_side=settings.max_side,
-        )
+        self.limits = limits_from(settings)
         self.jobs = ImageJobs(settings.image_concurrency, settings.queue_size)
         self.sources = Sources(settings, self.jobs)
         self.catalog = open_catalog(catalog_url(settings.data_dir, settings.catalog_url))
@@ -88,6 +84,7 @@ class DeliveryService:
             max_rss_bytes=settings.detector_max_rss_mib * 1024 * 1024,
             max_side=settings.detect_max_side,
             intra_op_threads=settings.detector_threads,
+            limits=self.limits,
         )
         self.faces = FaceLocator(
             self.detectors,
@@ -250,9 +247,12 @@ class DeliveryService:
         resolved: ResolvedSource,
         metered: str | None,
     ) -> _Made:
-        """Read, find faces if asked, transform and count; then keep the result.
+        """Read, check the limits, find faces if asked, transform and count; then keep the
+        result.
 
-        Counted once made: a transformation that fails costs nothing.
+        The limits are checked from the header before anything decodes the original, face
+        detection included. Counted once made: a transformation that fails costs nothing,
+        and is not kept.
         """
         # A place in image work for the work; a source read already was read under its
         # request's place, which the work uses.
@@ -261,13 +261,16 @@ class DeliveryService:
             if metered is not None:
                 await self.meter.check(metered)  # past the quota, refuse before any work
             data = await resolved.read()
+            self.transformations += 1
+            source = await self.jobs.run(probe, data, self.limits)
             lookup = None
             extra: dict[str, str] = {}
             if options.gravity.mode == "face":
                 lookup = await self.locate_faces(data)
                 extra["Focal-Gravity"] = _describe_gravity(lookup)
-            self.transformations += 1
-            result = await self.jobs.run(transform, data, options, hints, self.limits, lookup)
+            result = await self.jobs.run(
+                transform, data, options, hints, self.limits, lookup, source
+            )
             if metered is not None:
                 await self.meter.count(metered)
         if isinstance(result, Described):

@@ -25,7 +25,7 @@ from focal.catalog import (
 from focal.config import Settings
 from focal.errors import ErrorKind, FocalError
 from focal.options import parse_options
-from focal.pipeline import Limits, SourceInfo, probe
+from focal.pipeline import Limits, SourceInfo, check_decodes
 from focal.service.delivery import Delivery, DeliveryService
 from focal.service.hints import ClientHints
 from focal.service.sources import ResolvedSource
@@ -123,7 +123,7 @@ class HostedImages:
     def _checked(self, data: bytes) -> SourceInfo:
         """An upload judged by its content: an image, within the hosted limits."""
         try:
-            return probe(data, self.limits)
+            return check_decodes(data, self.limits)  # whole: a truncated upload is refused
         except FocalError as error:
             if error.kind is ErrorKind.IMAGE_TOO_LARGE:
                 raise FocalError(ErrorKind.SOURCE_TOO_LARGE, error.message) from None

@@ -6,10 +6,32 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from focal.config import Settings
 from focal.options import Options
-from focal.pipeline import Limits, Output, measure, probe, run, url_operations, url_output
+from focal.pipeline import (
+    Limits,
+    Output,
+    SourceInfo,
+    measure,
+    probe,
+    run,
+    url_operations,
+    url_output,
+)
 from focal.service.faces import FaceLookup
 from focal.service.hints import ClientHints
+
+
+def limits_from(settings: Settings) -> Limits:
+    """The server's (and the CLI's) limits on an original and on one transformation."""
+    return Limits(
+        max_bytes=settings.max_source_bytes,
+        max_pixels=settings.max_pixels,
+        max_side=settings.max_side,
+        max_output_pixels=settings.max_output_pixels,
+        max_gif_output_pixels=settings.max_gif_output_pixels,
+        transform_timeout=settings.transform_timeout,
+    )
 
 
 def resolve_for_client(options: Options, hints: ClientHints) -> Options:
@@ -32,10 +54,12 @@ def transform(
     hints: ClientHints,
     limits: Limits,
     lookup: FaceLookup | None = None,
+    source: SourceInfo | None = None,
 ) -> Output | Described:
+    """`source`: the original's `probe`, when the caller checked it already (before faces)."""
     options = resolve_for_client(options, hints)
     faces = lookup.faces if lookup is not None else None
-    source = probe(data, limits)
+    source = source or probe(data, limits)
     operations = url_operations(options)
     if options.format == "json":
         width, height = measure(
