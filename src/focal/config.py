@@ -52,6 +52,10 @@ class Settings:
 
     # Delivery.
     cache_control: str = "public, max-age=3600"
+    # GET /originals/<path>: the origin folder's files byte for byte (hidden ones never), the
+    # target of onerror=redirect. false: the route is off (404) and the folder only serves
+    # transformations.
+    serve_originals: bool = True
     concurrency: int = 0  # image jobs at once; 0: one per core
     queue_size: int = 64  # waiting jobs beyond that get 503 + Retry-After
     # Encoded variants kept on disk under <data_dir>/cache, least recently used dropped first;

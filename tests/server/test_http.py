@@ -867,3 +867,143 @@ def test_nasty_client_hints_never_get_a_500(client: httpx.Client, headers: dict[
         if options.endswith("json") and response.status_code == 200:
             # no hint here is a usable width below the original's 640 px
             assert response.json()["width"] == 640
+
+
+# --- header values made from text -----------------------------------------------------------
+
+
+def undecodable_gif() -> bytes:
+    """A GIF whose header reads (format=json needs no more) but whose pixels do not: libvips'
+    error text for it spans lines."""
+    data = bytearray(animated(coloured_frames(60, 40, 3)))
+    data[60:-1] = b"\xff" * (len(data) - 61)
+    return bytes(data)
+
+
+def test_face_detection_error_text_never_breaks_the_response(start_server) -> None:
+    server = start_server()
+    (server.origin / "broken.gif").write_bytes(undecodable_gif())
+    status, headers, body = raw_get(server, "/cdn-cgi/image/format=json,gravity=face/broken.gif")
+    assert status == 200, body
+    gravity = headers["focal-gravity"]
+    assert gravity.startswith('center; reason="face detection unavailable: ')
+    assert gravity.isascii() and gravity.isprintable() and len(gravity) < 300
+    assert json.loads(body)["width"] == 60
+
+
+def test_redirect_location_is_a_valid_url_whatever_the_file_name(
+    server: RunningServer, client: httpx.Client
+) -> None:
+    name = "😀 cat.jpg"
+    (server.origin / name).write_bytes(read_photo("rocket"))
+    response = client.get(f"/cdn-cgi/image/trim=0;0.6;0;0.6,onerror=redirect/{quote(name)}")
+    assert response.status_code == 302, response.text
+    location = response.headers["location"]
+    assert location == "/originals/" + quote(name)
+    assert client.get(location).content == read_photo("rocket")
+
+
+# --- hidden files of the origin folder ------------------------------------------------------
+
+
+@pytest.fixture
+def hidden_files(server: RunningServer) -> Iterator[None]:
+    origin = server.origin
+    (origin / ".env").write_text("SECRET_KEY=do-not-serve\n")
+    (origin / ".git").mkdir(exist_ok=True)
+    (origin / ".git" / "photo.jpg").write_bytes(read_photo("rocket"))
+    (origin / "innocent.jpg").symlink_to(origin / ".git" / "photo.jpg")
+    yield
+    (origin / "innocent.jpg").unlink()
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/originals/.env",
+        "/originals/people/../.env",
+        "/originals/.git/photo.jpg",
+        "/originals/innocent.jpg",
+        "/cdn-cgi/image/width=50/.git/photo.jpg",
+        "/cdn-cgi/image/format=json/.git/photo.jpg",
+        "/cdn-cgi/image/width=50/innocent.jpg",
+        "/cdn-cgi/image/width=50,onerror=redirect/.git/photo.jpg",
+    ],
+)
+def test_hidden_files_are_never_served_nor_transformed(
+    server: RunningServer, hidden_files: None, path: str
+) -> None:
+    status, headers, body = raw_get(server, path)
+    assert status in (403, 404), (status, body[:100])
+    assert b"SECRET_KEY" not in body and not body.startswith(b"\xff\xd8")
+
+
+def test_hidden_files_are_refused_with_the_reason(client: httpx.Client, hidden_files: None) -> None:
+    response = client.get("/originals/.env")
+    assert_error(response, 404, 9404)
+    assert "hidden files" in response.text
+
+
+def test_the_originals_route_can_be_switched_off(start_server) -> None:
+    server = start_server(serve_originals=False)
+    (server.origin / "rocket.jpg").write_bytes(read_photo("rocket"))
+    with server.client() as client:
+        assert client.get("/originals/rocket.jpg").status_code == 404
+        assert client.get("/cdn-cgi/image/width=50/rocket.jpg").status_code == 200
+
+
+# --- URLs answered directly, never redirected -----------------------------------------------
+
+
+def test_a_trailing_slash_after_a_local_source_is_the_same_file(client: httpx.Client) -> None:
+    without = client.get("/cdn-cgi/image/width=50/rocket.jpg")
+    response = client.get("/cdn-cgi/image/width=50/rocket.jpg/", follow_redirects=False)
+    assert response.status_code == 200
+    assert response.content == without.content
+    assert response.headers["etag"] == without.headers["etag"]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/cdn-cgi/image/rocket.jpg",
+        "/cdn-cgi/image/width=50",
+        "/cdn-cgi/image/width=50/",
+        "/cdn-cgi/image/",
+        "/cdn-cgi/image",
+    ],
+)
+def test_an_image_url_without_options_or_source_is_a_clear_400(
+    client: httpx.Client, path: str
+) -> None:
+    for method in ("GET", "HEAD"):
+        response = client.request(method, path, follow_redirects=False)
+        assert response.status_code == 400, (method, path)
+        assert response.headers["cf-resized"] == "err=9401"
+    assert "/cdn-cgi/image/<options>/<source>" in client.get(path).text
+
+
+@pytest.mark.parametrize(
+    "path", ["/images/some-id/public/", "/cdn-cgi/imagedelivery/account/some-id/public/"]
+)
+def test_a_hosted_url_with_a_trailing_slash_is_a_clear_400(
+    client: httpx.Client, path: str
+) -> None:
+    response = client.get(path, follow_redirects=False)
+    assert response.status_code == 400
+    assert "no '/' after the variant" in response.text
+
+
+# --- parameters FastAPI refuses get the API's own answer ------------------------------------
+
+
+def test_a_malformed_query_parameter_gets_the_api_envelope(start_server) -> None:
+    server = start_server(api_tokens=("t",))
+    with server.client(headers={"Authorization": "Bearer t"}) as client:
+        for query in ("per_page=abc", "page=1.5"):
+            response = client.get(f"/images/v1?{query}")
+            assert response.status_code == 400, response.text
+            body = response.json()
+            assert body["success"] is False and body["result"] is None
+            assert body["errors"][0]["code"] == 9424
+            assert query.split("=")[0] in body["errors"][0]["message"]

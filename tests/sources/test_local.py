@@ -117,3 +117,26 @@ def test_fingerprint_is_the_content_hash_remembered_by_stat(
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
     assert origin.stat("a.jpg").fingerprint == ""
     assert origin.hashed(origin.stat("a.jpg")).fingerprint == first.fingerprint
+
+
+@pytest.mark.parametrize("relative", [".env", "sub/.secret.png", ".git/config", "./.env"])
+def test_hidden_files_and_folders_are_never_found(origin: LocalOrigin, relative: str) -> None:
+    for name in (".env", "sub/.secret.png", ".git/config"):
+        path = origin.root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"secret")
+    assert kind_of(origin, relative) is ErrorKind.NOT_FOUND
+    with pytest.raises(FocalError, match="hidden"):
+        origin.locate(relative)
+
+
+def test_links_to_hidden_files_are_never_followed(origin: LocalOrigin) -> None:
+    (origin.root / ".git").mkdir()
+    (origin.root / ".git" / "photo.jpg").write_bytes(b"C" * 10)
+    (origin.root / "photo.jpg").symlink_to(origin.root / ".git" / "photo.jpg")
+    (origin.root / "folder").symlink_to(origin.root / ".git")
+    assert kind_of(origin, "photo.jpg") is ErrorKind.NOT_FOUND
+    assert kind_of(origin, "folder/photo.jpg") is ErrorKind.NOT_FOUND
+    # a name with a dot inside is not hidden
+    (origin.root / "a.b.jpg").write_bytes(b"D" * 10)
+    assert origin.read("a.b.jpg").data == b"D" * 10

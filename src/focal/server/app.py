@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
@@ -16,10 +17,12 @@ from focal.catalog import HostedCatalog
 from focal.catalog.times import now_micros
 from focal.config import Settings, load_settings
 from focal.errors import ErrorKind, FocalError
+from focal.server.body_limit import BodyLimit, RouteBodyLimits
 from focal.server.hosted_api import ENVELOPED_PATHS, error_envelope
 from focal.server.hosted_api import router as hosted_api
 from focal.server.images_api import router as images_api
 from focal.server.metrics import RequestMetrics, ServiceCollector
+from focal.server.responses import delivery_response
 from focal.server.usage_api import router as usage_api
 from focal.service import DeliveryService
 from focal.service.hosted import HostedImages
@@ -35,6 +38,30 @@ def error_response(error: FocalError) -> Response:
     if error.kind is ErrorKind.NOT_AUTHENTICATED:
         headers["WWW-Authenticate"] = 'Bearer realm="focal"'
     return PlainTextResponse(f"{error.message}\n", status_code=error.status, headers=headers)
+
+
+def error_for(path: str, error: FocalError) -> Response:
+    """The error in the shape of the API the path belongs to."""
+    if path.startswith(ENVELOPED_PATHS):
+        return error_envelope(error)
+    return error_response(error)
+
+
+def invalid_parameters(error: RequestValidationError) -> FocalError:
+    """FastAPI's refusal of a parameter (`per_page=abc`), as the API's 400."""
+    problems = []
+    for item in error.errors():
+        name = ".".join(str(part) for part in item.get("loc", ())[1:]) or "the request"
+        problems.append(f"{name}: {item.get('msg', 'invalid')}")
+    return FocalError(ErrorKind.BAD_REQUEST, "invalid parameter " + "; ".join(problems))
+
+
+def missing_source() -> FocalError:
+    return FocalError(
+        ErrorKind.BAD_OPTIONS,
+        "an image URL is /cdn-cgi/image/<options>/<source>, "
+        "e.g. /cdn-cgi/image/width=400/photo.jpg: options and a source are both needed",
+    )
 
 
 def create_app(settings: Settings | None = None, clock: Clock = now_micros) -> FastAPI:
@@ -65,37 +92,62 @@ def create_app(settings: Settings | None = None, clock: Clock = now_micros) -> F
         blobs.close()
 
     registry = CollectorRegistry()  # one per app: several apps may share a process (tests)
-    app = FastAPI(title="Focal", version=__version__, lifespan=lifespan)
-    app.add_middleware(RequestMetrics, registry=registry)
+    # No redirects to add or drop a trailing slash: each URL gets its answer directly.
+    app = FastAPI(title="Focal", version=__version__, lifespan=lifespan, redirect_slashes=False)
+    app.add_middleware(
+        BodyLimit, limits=RouteBodyLimits.from_settings(settings), refuse=error_for
+    )
+    app.add_middleware(RequestMetrics, registry=registry)  # outside: refusals are counted
 
     @app.exception_handler(FocalError)
     async def on_focal_error(request: Request, error: FocalError) -> Response:
-        if request.url.path.startswith(ENVELOPED_PATHS):
-            return error_envelope(error)
-        return error_response(error)
+        return error_for(request.url.path, error)
+
+    @app.exception_handler(RequestValidationError)
+    async def on_invalid_parameter(request: Request, error: RequestValidationError) -> Response:
+        return error_for(request.url.path, invalid_parameters(error))
 
     @app.api_route("/cdn-cgi/image/{options}/{source:path}", methods=["GET", "HEAD"])
     async def transform_image(request: Request, options: str, source: str) -> Response:
         """Serve a variant of an original: `<options>` as in `width=400,fit=cover`."""
         if is_remote(source) and request.url.query:
             source = f"{source}?{request.url.query}"
+        if not source:
+            raise missing_source()
         delivery: DeliveryService = request.app.state.delivery
         headers = {name.lower(): value for name, value in request.headers.items()}
-        result = await delivery.deliver(options, source, headers)
-        return Response(result.body, status_code=result.status, headers=result.headers)
+        return delivery_response(await delivery.deliver(options, source, headers))
 
-    @app.api_route("/originals/{path:path}", methods=["GET", "HEAD"])
-    async def original(request: Request, path: str) -> Response:
-        """An original from the origin folder, byte for byte."""
-        delivery: DeliveryService = request.app.state.delivery
-        local = await asyncio.to_thread(delivery.sources.origin.read, path)
-        media_type = mimetypes.guess_type(local.path.name)[0] or "application/octet-stream"
-        headers = {"Cache-Control": settings.cache_control}
-        return Response(local.data, media_type=media_type, headers=headers)
+    @app.api_route("/cdn-cgi/image", methods=["GET", "HEAD"])
+    @app.api_route("/cdn-cgi/image/{incomplete:path}", methods=["GET", "HEAD"])
+    async def incomplete_image_url(incomplete: str = "") -> Response:
+        """`/cdn-cgi/image/photo.jpg`: one part where options and a source are needed."""
+        raise missing_source()
+
+    if settings.serve_originals:
+
+        @app.api_route("/originals/{path:path}", methods=["GET", "HEAD"])
+        async def original(request: Request, path: str) -> Response:
+            """An original from the origin folder, byte for byte: onerror=redirect's target."""
+            delivery: DeliveryService = request.app.state.delivery
+            local = await asyncio.to_thread(delivery.sources.origin.read, path)
+            media_type = mimetypes.guess_type(local.path.name)[0] or "application/octet-stream"
+            headers = {"Cache-Control": settings.cache_control}
+            return Response(local.data, media_type=media_type, headers=headers)
 
     app.include_router(images_api)
     app.include_router(hosted_api)
     app.include_router(usage_api)
+
+    @app.api_route("/images/{path:path}/", methods=["GET", "HEAD"])
+    @app.api_route("/cdn-cgi/imagedelivery/{path:path}/", methods=["GET", "HEAD"])
+    async def hosted_url_with_trailing_slash(path: str) -> Response:
+        """After the hosted routes: what they left is a URL ending in '/', not a variant."""
+        raise FocalError(
+            ErrorKind.BAD_REQUEST,
+            "a hosted image URL ends with its variant: /images/<id>/<variant>, "
+            "with no '/' after the variant",
+        )
 
     @app.get("/metrics")
     async def metrics() -> Response:

@@ -20,6 +20,7 @@ from focal.errors import ErrorKind, FocalError
 from focal.json_input import load_json, validated
 from focal.options import FITS
 from focal.server.auth import authorize
+from focal.server.responses import delivery_response
 from focal.service.hosted import HostedImages, describe
 
 router = APIRouter()
@@ -59,13 +60,8 @@ async def _described(request: Request, record: ImageRecord) -> dict[str, Any]:
     return describe(record, urls)
 
 
-async def _form(request: Request, limit: int) -> FormData:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit + 64 * 1024:
-        raise FocalError(
-            ErrorKind.SOURCE_TOO_LARGE,
-            f"the upload is {int(declared):,} bytes; images may be at most {limit:,} bytes",
-        )
+async def _form(request: Request) -> FormData:
+    """The whole form; its size is bounded as it streams in (server/body_limit.py)."""
     try:
         return await request.form(max_files=1, max_fields=8)
     except HTTPException as error:
@@ -126,7 +122,7 @@ async def upload(request: Request) -> Response:
     """Upload an original: a `file` part, or a `url` to fetch it from."""
     await authorize(request)
     hosted = _hosted(request)
-    form = await _form(request, hosted.limits.max_bytes)
+    form = await _form(request)
     try:
         file = await _file(form, hosted.limits.max_bytes)
         url = form.get("url")
@@ -190,7 +186,7 @@ async def stats(request: Request) -> Response:
 async def create_direct_upload(request: Request) -> Response:
     """A one-time upload URL for a browser; the image is a draft until it is used."""
     await authorize(request)
-    form = await _form(request, 64 * 1024)
+    form = await _form(request)
     expiry = form.get("expiry")
     expires_in = None
     if expiry:
@@ -213,7 +209,9 @@ async def create_direct_upload(request: Request) -> Response:
 async def direct_upload(request: Request, image_id: str) -> Response:
     """The one-time upload: needs no token, only the signed URL it was given."""
     hosted = _hosted(request)
-    form = await _form(request, hosted.limits.max_bytes)
+    # The signature first: a request without a valid one gets no byte of its body read.
+    await hosted.verify_signature(request.url.path, request.query_params, what="upload URL")
+    form = await _form(request)
     try:
         file = await _file(form, hosted.limits.max_bytes)
         if file is None:
@@ -408,7 +406,7 @@ async def _deliver(request: Request, image_id: str, variant: str) -> Response:
     result = await _hosted(request).deliver(
         image_id, variant, request.url.path, dict(request.query_params), headers
     )
-    return Response(result.body, status_code=result.status, headers=result.headers)
+    return delivery_response(result)
 
 
 @router.api_route(

@@ -13,7 +13,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
-from starlette.types import Message
 
 from focal.config import Settings
 from focal.errors import ErrorKind, FocalError
@@ -24,34 +23,13 @@ from focal.server.auth import authorize
 from focal.service import DeliveryService
 from focal.service.chain import describe_input, run_chain
 
-CHAIN_MAX_BYTES = 1024 * 1024  # the JSON part; Starlette's limit for a form field
 router = APIRouter()
 
 
-def _limited(request: Request, max_bytes: int) -> Request:
-    """The request with a body that stops at `max_bytes`, checked as it streams in."""
-    received = 0
-    receive = request.receive
-
-    async def limited_receive() -> Message:
-        nonlocal received
-        message = await receive()
-        received += len(message.get("body", b""))
-        if received > max_bytes:
-            raise FocalError(
-                ErrorKind.SOURCE_TOO_LARGE,
-                f"the request is over {max_bytes:,} bytes: each input image may be at most "
-                f"{(max_bytes - CHAIN_MAX_BYTES) // MAX_INPUTS:,} bytes",
-            )
-        return message
-
-    return Request(request.scope, limited_receive)
-
-
-async def _form(request: Request, settings: Settings) -> FormData:
-    limit = settings.max_input_bytes * MAX_INPUTS + CHAIN_MAX_BYTES
+async def _form(request: Request) -> FormData:
+    """The whole form; its size is bounded as it streams in (server/body_limit.py)."""
     try:
-        return await _limited(request, limit).form(max_files=MAX_INPUTS, max_fields=1)
+        return await request.form(max_files=MAX_INPUTS, max_fields=1)
     except HTTPException as error:  # Starlette's answer to a malformed multipart body
         raise FocalError(
             ErrorKind.BAD_REQUEST, f"malformed multipart form: {error.detail}"
@@ -87,12 +65,14 @@ async def _admitted(
 ) -> Response:
     delivery: DeliveryService = request.app.state.delivery
     await authorize(request)
-    async with delivery.jobs.admit():  # before the body is read: over capacity, read nothing
-        form = await _form(request, delivery.settings)
-        try:
+    # The body is read before a place in image work is taken: a client sending slowly holds
+    # no place that a ready request could use.
+    form = await _form(request)
+    try:
+        async with delivery.jobs.admit():
             return await work(delivery, form)
-        finally:
-            await form.close()
+    finally:
+        await form.close()
 
 
 @router.post("/transform")

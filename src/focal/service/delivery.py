@@ -21,6 +21,7 @@ from focal.catalog.times import now_micros
 from focal.config import Settings
 from focal.errors import ErrorKind, FocalError
 from focal.faces.workers import DetectorPool
+from focal.header_values import header_value
 from focal.options import Options, canonical, parse_options
 from focal.pipeline import probe
 from focal.service.faces import FaceLocator, FaceLookup, content_hash, detector_identity
@@ -60,7 +61,10 @@ def _etag(identity: str) -> str:
 def _describe_gravity(lookup: FaceLookup) -> str:
     """What gravity=face did, for the Focal-Gravity header."""
     if lookup.faces is None:
-        return f'center; reason="face detection unavailable: {lookup.reason}"'
+        # The reason is a detector's error text: one line, quotes escaped, bounded.
+        reason = header_value(lookup.reason, limit=200)
+        reason = reason.replace("\\", "\\\\").replace('"', '\\"')
+        return f'center; reason="face detection unavailable: {reason}"'
     if not lookup.faces:
         return 'center; reason="no face found"'
     return f"face; faces={len(lookup.faces)}; from={lookup.origin}"

@@ -7,6 +7,7 @@ import hashlib
 import os
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,6 +37,18 @@ def _stat_key(stat: os.stat_result) -> tuple[int, ...]:
     return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
 
 
+def _hidden(parts: Sequence[str]) -> bool:
+    return any(part.startswith(".") for part in parts)
+
+
+def _hidden_refused(parts: Sequence[str]) -> FocalError:
+    return FocalError(
+        ErrorKind.NOT_FOUND,
+        f"no original at {'/'.join(parts)!r}: hidden files and folders "
+        "(names starting with '.') are not served",
+    )
+
+
 class LocalOrigin:
     """Reads files under one root folder, never outside it.
 
@@ -51,7 +64,11 @@ class LocalOrigin:
         self._lock = threading.Lock()
 
     def locate(self, relative: str) -> Path:
-        """The file for a URL path, refusing anything that would leave the root."""
+        """The file for a URL path, refusing anything that would leave the root.
+
+        Hidden files and folders (a name starting with '.', like .env or .git) are never
+        found, by their own name or through a link: they are not originals.
+        """
         parts = [part for part in relative.replace("\\", "/").split("/") if part not in ("", ".")]
         if not parts or ".." in parts or any("\x00" in part for part in parts):
             raise FocalError(
@@ -59,12 +76,16 @@ class LocalOrigin:
                 f"{relative!r} is not a path under the origin folder",
             )
         missing = FocalError(ErrorKind.NOT_FOUND, f"no original at {'/'.join(parts)!r}")
+        if _hidden(parts):
+            raise _hidden_refused(parts)
         try:
             path = self.root.joinpath(*parts).resolve()
             if not path.is_relative_to(self.root):
                 raise FocalError(
                     ErrorKind.INVALID_URL, f"{relative!r} leads outside the origin folder"
                 )
+            if _hidden(path.relative_to(self.root).parts):
+                raise _hidden_refused(parts)
             if not path.is_file():
                 raise missing
         except (OSError, RuntimeError):  # a name too long, a symlink loop (RuntimeError < 3.13)
