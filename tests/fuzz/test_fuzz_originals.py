@@ -102,3 +102,24 @@ def test_random_originals_as_images_api_inputs(server: RunningServer, data: byte
         before = stored_state(server, client)
         response = client.post("/info", headers=AUTH, files={"input-0": ("input-0", data)})
         check_refusal_changed_nothing(server, client, before, response)
+
+
+@FUZZ
+@given(
+    original=st.sampled_from(REAL),
+    cut=st.floats(min_value=0.0, max_value=1.0),
+    option_text=options.filter(lambda text: text != "format=json"),
+)
+def test_an_original_cut_short_is_never_served_as_an_image(
+    server: RunningServer, original: bytes, cut: float, option_text: str
+) -> None:
+    """Anything more than a PNG's closing chunk (12 bytes) missing, and the pixels are not all
+    there: refused, not filled in with grey. (format=json reads only the header.)"""
+    data = original[: int((len(original) - 13) * cut)]
+    name = f"cut-{hashlib.sha256(data).hexdigest()[:16]}.img"
+    (server.origin / name).write_bytes(data)
+    with server.client() as client:
+        before = stored_state(server, client)
+        response = client.get(f"/cdn-cgi/image/{option_text}/{name}")
+        check_refusal_changed_nothing(server, client, before, response)
+        assert response.status_code in (415, 422), response.status_code
