@@ -18,8 +18,7 @@ TOUCHED = ("", "uvicorn", "uvicorn.error", "uvicorn.access")
 def restored_logging() -> Iterator[None]:
     """configure_logging changes process-wide loggers: put them back after the test."""
     saved = {
-        name: (logging.getLogger(name), logging.getLogger(name).handlers[:])
-        for name in TOUCHED
+        name: (logging.getLogger(name), logging.getLogger(name).handlers[:]) for name in TOUCHED
     }
     states = {
         name: (logger.level, logger.propagate, logger.disabled)

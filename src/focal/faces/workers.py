@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import functools
 import multiprocessing
 import os
@@ -282,7 +283,9 @@ class DetectorPool:
             raise DetectionUnavailable("the face detector pool is closed")
         loop = asyncio.get_running_loop()
         try:
-            task = loop.run_in_executor(self._executor, self.detect_sync, data)
+            # In the caller's context, as asyncio.to_thread: log lines keep the request id.
+            call = functools.partial(contextvars.copy_context().run, self.detect_sync, data)
+            task = loop.run_in_executor(self._executor, call)
         except RuntimeError:  # the executor shut down since the check above
             raise DetectionUnavailable("the face detector pool is closed") from None
         return await task

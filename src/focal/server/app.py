@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import mimetypes
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,6 +18,7 @@ from focal.catalog import HostedCatalog
 from focal.catalog.times import now_micros
 from focal.config import Settings, load_settings
 from focal.errors import ErrorKind, FocalError
+from focal.server.access_log import AccessLog
 from focal.server.body_limit import BodyLimit, RouteBodyLimits
 from focal.server.hosted_api import ENVELOPED_PATHS, error_envelope
 from focal.server.hosted_api import router as hosted_api
@@ -30,6 +32,8 @@ from focal.service.metering import Clock
 from focal.service.sources import is_remote
 from focal.storage import open_blob_store
 
+log = logging.getLogger(__name__)
+
 
 def error_response(error: FocalError) -> Response:
     headers = {"Cf-Resized": f"err={error.code}", "Cache-Control": "no-store"}
@@ -41,7 +45,10 @@ def error_response(error: FocalError) -> Response:
 
 
 def error_for(path: str, error: FocalError) -> Response:
-    """The error in the shape of the API the path belongs to."""
+    """The error in the shape of the API the path belongs to; logged here, once, every
+    FocalError answered passing through (a refusal's cause is its message: no traceback)."""
+    level = logging.WARNING if error.status >= 500 else logging.INFO
+    log.log(level, "answered %d, error %d: %s", error.status, error.code, error.message)
     if path.startswith(ENVELOPED_PATHS):
         return error_envelope(error)
     return error_response(error)
@@ -98,6 +105,8 @@ def create_app(settings: Settings | None = None, clock: Clock = now_micros) -> F
         BodyLimit, limits=RouteBodyLimits.from_settings(settings), refuse=error_for
     )
     app.add_middleware(RequestMetrics, registry=registry)  # outside: refusals are counted
+    # Outermost: the request id is on every line and response, the access line times it all.
+    app.add_middleware(AccessLog, enabled=settings.access_log)
 
     @app.exception_handler(FocalError)
     async def on_focal_error(request: Request, error: FocalError) -> Response:
