@@ -81,7 +81,8 @@ def logging_config(log_format: str = "text", log_level: str = "info") -> dict[st
         if checked_format(log_format) == "json"
         else {"format": TEXT_FORMAT}
     )
-    uvicorn_logger = {"handlers": [], "propagate": True}
+    # Through the root handler, at the root's level (uvicorn may leave its own set).
+    uvicorn_logger = {"handlers": [], "propagate": True, "level": "NOTSET"}
     return {
         "version": 1,
         "disable_existing_loggers": False,
