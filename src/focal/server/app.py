@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import mimetypes
 from collections.abc import AsyncIterator
@@ -10,7 +11,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import PlainTextResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from focal import __version__
@@ -24,6 +25,7 @@ from focal.server.hosted_api import ENVELOPED_PATHS, error_envelope
 from focal.server.hosted_api import router as hosted_api
 from focal.server.images_api import router as images_api
 from focal.server.metrics import RequestMetrics, ServiceCollector
+from focal.server.readiness import ReadinessParts, readiness
 from focal.server.responses import delivery_response
 from focal.server.usage_api import router as usage_api
 from focal.service import DeliveryService
@@ -71,6 +73,13 @@ def missing_source() -> FocalError:
     )
 
 
+def readiness_parts(app: FastAPI) -> ReadinessParts:
+    """What /readyz checks, from where the app's start-up keeps it."""
+    delivery: DeliveryService = app.state.delivery
+    hosted: HostedImages = app.state.hosted
+    return ReadinessParts(delivery.catalog, hosted.blobs, delivery.detectors)
+
+
 def create_app(settings: Settings | None = None, clock: Clock = now_micros) -> FastAPI:
     """`clock` is what metering's days and windows run on."""
     settings = settings or load_settings()
@@ -88,14 +97,14 @@ def create_app(settings: Settings | None = None, clock: Clock = now_micros) -> F
             # Load the face model in the background so the first gravity=face request finds
             # a warm worker; serving does not wait for it.
             warming = asyncio.get_running_loop().run_in_executor(
-                None, app.state.delivery.detectors.start
+                None, functools.partial(app.state.delivery.detectors.start, wait_ready=True)
             )
         flushing = asyncio.create_task(delivery.meter.flush_every(settings.usage_flush_seconds))
         yield
         flushing.cancel()
+        await app.state.delivery.aclose()  # stops a warm start still loading, too
         if settings.detector_warm_start:
             await warming
-        await app.state.delivery.aclose()
         blobs.close()
 
     registry = CollectorRegistry()  # one per app: several apps may share a process (tests)
@@ -166,5 +175,11 @@ def create_app(settings: Settings | None = None, clock: Clock = now_micros) -> F
     @app.get("/healthz")
     async def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
+
+    @app.get("/readyz")
+    async def ready(request: Request) -> Response:
+        """200 when the catalog and the blob storage work, else 503 naming what fails."""
+        status, body = await readiness(readiness_parts(request.app))
+        return JSONResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
 
     return app
