@@ -11,7 +11,7 @@ import pytest
 from focal.logs import configure_logging, logging_config
 from focal.request_context import handling
 
-TOUCHED = ("", "uvicorn", "uvicorn.error", "uvicorn.access")
+TOUCHED = ("", "uvicorn", "uvicorn.error", "uvicorn.access", "pyvips")
 
 
 @pytest.fixture
@@ -89,3 +89,16 @@ def test_a_bad_format_or_level_names_the_setting(
 ) -> None:
     with pytest.raises(ValueError, match=named):
         logging_config(log_format, log_level)
+
+
+def test_libvips_progress_notes_are_left_to_debug(
+    restored_logging: None, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure_logging("text", "info")
+    logging.getLogger("pyvips").info("VIPS: thumbnailing 100 bytes of data")
+    logging.getLogger("pyvips").warning("VIPS: something worth knowing")
+    configure_logging("text", "debug")
+    logging.getLogger("pyvips").info("VIPS: now wanted")
+    err = capsys.readouterr().err
+    assert "thumbnailing" not in err
+    assert "something worth knowing" in err and "now wanted" in err

@@ -102,6 +102,9 @@ def logging_config(log_format: str = "text", log_level: str = "info") -> dict[st
             "uvicorn.error": uvicorn_logger,
             # Focal writes its own access log (server/access_log.py); uvicorn's stays off.
             "uvicorn.access": {"handlers": [], "propagate": False},
+            # libvips' progress notes ("VIPS: thumbnailing ...") arrive at info: only debug
+            # wants them.
+            "pyvips": {"level": "NOTSET" if checked_level(log_level) == "DEBUG" else "WARNING"},
         },
     }
 
