@@ -246,3 +246,14 @@ def test_missing_paths_are_usage_errors_not_tracebacks(tmp_path: Path) -> None:
         assert result.exit_code == 2, args
         assert result.exception is None or isinstance(result.exception, SystemExit), args
         assert "Invalid value" in result.output
+
+
+def test_serve_refuses_an_unknown_log_format_naming_the_setting(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("FOCAL_LOG_FORMAT", "xml")
+    monkeypatch.setenv("FOCAL_DATA_DIR", str(tmp_path))
+    result = runner.invoke(app, ["serve"])
+    assert result.exit_code == 2
+    assert "FOCAL_LOG_FORMAT must be text or json, not 'xml'" in result.output
+    assert not (tmp_path / "origin").exists()  # refused before anything was made

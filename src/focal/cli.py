@@ -20,6 +20,7 @@ from focal.catalog.times import from_micros, now_micros
 from focal.config import load_settings
 from focal.errors import FocalError
 from focal.faces.detector import FaceDetector
+from focal.logs import logging_config
 from focal.memory import limit_malloc_arenas
 from focal.options import parse_options
 from focal.pipeline import Limits, probe
@@ -76,6 +77,13 @@ def serve(
     import uvicorn
 
     settings = load_settings()
+    try:
+        # Applied by uvicorn in each of its worker processes: uvicorn's lines and Focal's
+        # alike come out in FOCAL_LOG_FORMAT, with request ids.
+        log_config = logging_config(settings.log_format, settings.log_level)
+    except ValueError as error:
+        errors.print(f"error: {error}")
+        raise typer.Exit(2) from None
     settings.origin_path.mkdir(parents=True, exist_ok=True)
     limit_malloc_arenas()
     uvicorn.run(
@@ -84,8 +92,9 @@ def serve(
         host=host or settings.host,
         port=port or settings.port,
         workers=workers or settings.workers,
-        log_level="info",
-        access_log=settings.access_log,
+        log_config=log_config,
+        log_level=settings.log_level.lower(),
+        access_log=False,  # Focal's own access log replaces uvicorn's (FOCAL_ACCESS_LOG)
     )
 
 

@@ -27,6 +27,8 @@ class Settings:
     port: int = 8080
     workers: int = 1
     access_log: bool = False  # one line per request; off by default, the load balancer logs
+    log_format: str = "text"  # text (readable) | json (one JSON object per line)
+    log_level: str = "info"  # debug | info | warning | error: the least severe line logged
 
     # Source limits, checked before any pixel is decoded.
     max_source_bytes: int = 100 * 1024 * 1024

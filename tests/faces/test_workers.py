@@ -141,3 +141,26 @@ def test_closing_fails_calls_in_flight_and_waiting(tmp_path: Path) -> None:
         assert pool.worker_pids == []
 
     asyncio.run(scenario())
+
+
+def _unloadable_detector() -> FaceDetector:
+    raise RuntimeError("no model here")
+
+
+def test_the_pools_state_says_warm_cold_or_why_it_is_unavailable() -> None:
+    pool = DetectorPool()
+    try:
+        assert pool.state == "cold" and pool.start_failure is None
+        pool.start(wait_ready=True)
+        assert pool.state == "warm" and pool.start_failure is None
+    finally:
+        pool.close()
+    assert pool.state == "unavailable"
+    assert pool.start_failure == "the face detector pool is closed"
+    broken = DetectorPool(detector_factory=_unloadable_detector)
+    try:
+        broken.start(wait_ready=True)
+        assert broken.state == "unavailable"
+        assert "RuntimeError: no model here" in (broken.start_failure or "")
+    finally:
+        broken.close()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import functools
 import multiprocessing
 import os
@@ -154,7 +155,7 @@ class _Worker:
             f"face detector worker {self.pid} exited with code {self.process.exitcode} {when}"
         )
 
-    def _wait_ready(self, timeout: float) -> None:
+    def wait_ready(self, timeout: float) -> None:
         if not self.conn.poll(timeout):
             raise DetectionUnavailable(f"face detector worker did not start within {timeout:g}s")
         try:
@@ -168,7 +169,7 @@ class _Worker:
     def run(self, data: bytes, task_timeout: float, start_timeout: float) -> _Reply:
         """Run one task; raises DetectionUnavailable if the worker is no longer usable."""
         if not self.ready:
-            self._wait_ready(start_timeout)
+            self.wait_ready(start_timeout)
         try:
             self.conn.send(data)
         except (OSError, ValueError):
@@ -254,6 +255,7 @@ class DetectorPool:
         self._lock = threading.Lock()
         self._closed = False
         self._tasks_run = 0
+        self._start_failure: str | None = None  # why the last worker failed to start
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="focal-detect")
 
     @property
@@ -266,23 +268,58 @@ class DetectorPool:
         with self._lock:
             return sorted(w.pid for w in self._live if w.pid is not None)
 
-    def start(self) -> None:
-        """Start every idle empty slot's worker now rather than on first use."""
+    @property
+    def state(self) -> str:
+        """For readiness reports: warm (a worker has its model loaded), starting (workers
+        are up, their model loading), cold (none yet: they start on first use), or
+        unavailable (closed, or the last worker to start failed: see `start_failure`)."""
+        with self._lock:
+            if self._closed:
+                return "unavailable"
+            live = [worker for worker in self._live if worker.process.is_alive()]
+        if any(worker.ready for worker in live):
+            return "warm"
+        if self._start_failure is not None:
+            return "unavailable"
+        return "starting" if live else "cold"
+
+    @property
+    def start_failure(self) -> str | None:
+        return "the face detector pool is closed" if self._closed else self._start_failure
+
+    def start(self, wait_ready: bool = False) -> None:
+        """Start every idle empty slot's worker now rather than on first use; `wait_ready`:
+        and wait until each has loaded its model (as long as loading takes: in a thread)."""
         taken: list[_Worker | None] = []
         for _ in range(self._workers):
             try:
                 taken.append(self._slots.get_nowait())
             except queue.Empty:
                 break
-        for worker in taken:
-            self._slots.put(worker if worker is not None else self._spawn_or_none())
+        started = [worker if worker is not None else self._spawn_or_none() for worker in taken]
+        for worker in started:
+            if wait_ready and worker is not None and not worker.ready:
+                worker = self._ready_or_none(worker)
+            self._slots.put(worker)
+
+    def _ready_or_none(self, worker: _Worker) -> _Worker | None:
+        try:
+            worker.wait_ready(self.start_timeout)
+        except DetectionUnavailable as error:
+            self._start_failure = error.reason
+            self._retire(worker, graceful=False)
+            return None  # the next task tries again
+        self._start_failure = None
+        return worker
 
     async def detect(self, data: bytes) -> DetectionResult:
         if self._closed:
             raise DetectionUnavailable("the face detector pool is closed")
         loop = asyncio.get_running_loop()
         try:
-            task = loop.run_in_executor(self._executor, self.detect_sync, data)
+            # In the caller's context, as asyncio.to_thread: log lines keep the request id.
+            call = functools.partial(contextvars.copy_context().run, self.detect_sync, data)
+            task = loop.run_in_executor(self._executor, call)
         except RuntimeError:  # the executor shut down since the check above
             raise DetectionUnavailable("the face detector pool is closed") from None
         return await task
@@ -293,9 +330,12 @@ class DetectorPool:
             with self._lock:
                 self._tasks_run += 1
             reply = worker.run(data, self.task_timeout, self.start_timeout)
-        except BaseException:
+        except BaseException as error:
+            if not worker.ready and isinstance(error, DetectionUnavailable):
+                self._start_failure = error.reason  # it never loaded its model
             self._replace(worker)
             raise
+        self._start_failure = None
         worker.tasks += 1
         worn_out = worker.tasks >= self.max_tasks_per_worker
         if worn_out or reply.resident_bytes > self.max_rss_bytes:
@@ -375,7 +415,8 @@ class DetectorPool:
     def _spawn_or_none(self) -> _Worker | None:
         try:
             return self._spawn()
-        except (OSError, DetectionUnavailable):
+        except (OSError, DetectionUnavailable) as error:
+            self._start_failure = str(error)
             return None  # the next task tries again
 
     def _acquire(self) -> _Worker:
@@ -393,6 +434,7 @@ class DetectorPool:
             return self._spawn()
         except BaseException as exc:
             self._slots.put(None)
+            self._start_failure = str(exc)
             if isinstance(exc, OSError):
                 raise DetectionUnavailable(f"could not start a face detector: {exc}") from exc
             raise

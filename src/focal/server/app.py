@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import logging
 import mimetypes
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import PlainTextResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from focal import __version__
@@ -17,11 +19,13 @@ from focal.catalog import HostedCatalog
 from focal.catalog.times import now_micros
 from focal.config import Settings, load_settings
 from focal.errors import ErrorKind, FocalError
+from focal.server.access_log import AccessLog
 from focal.server.body_limit import BodyLimit, RouteBodyLimits
 from focal.server.hosted_api import ENVELOPED_PATHS, error_envelope
 from focal.server.hosted_api import router as hosted_api
 from focal.server.images_api import router as images_api
 from focal.server.metrics import RequestMetrics, ServiceCollector
+from focal.server.readiness import ReadinessParts, readiness
 from focal.server.responses import delivery_response
 from focal.server.usage_api import router as usage_api
 from focal.service import DeliveryService
@@ -29,6 +33,8 @@ from focal.service.hosted import HostedImages
 from focal.service.metering import Clock
 from focal.service.sources import is_remote
 from focal.storage import open_blob_store
+
+log = logging.getLogger(__name__)
 
 
 def error_response(error: FocalError) -> Response:
@@ -41,7 +47,10 @@ def error_response(error: FocalError) -> Response:
 
 
 def error_for(path: str, error: FocalError) -> Response:
-    """The error in the shape of the API the path belongs to."""
+    """The error in the shape of the API the path belongs to; logged here, once, every
+    FocalError answered passing through (a refusal's cause is its message: no traceback)."""
+    level = logging.WARNING if error.status >= 500 else logging.INFO
+    log.log(level, "answered %d, error %d: %s", error.status, error.code, error.message)
     if path.startswith(ENVELOPED_PATHS):
         return error_envelope(error)
     return error_response(error)
@@ -64,6 +73,13 @@ def missing_source() -> FocalError:
     )
 
 
+def readiness_parts(app: FastAPI) -> ReadinessParts:
+    """What /readyz checks, from where the app's start-up keeps it."""
+    delivery: DeliveryService = app.state.delivery
+    hosted: HostedImages = app.state.hosted
+    return ReadinessParts(delivery.catalog, hosted.blobs, delivery.detectors)
+
+
 def create_app(settings: Settings | None = None, clock: Clock = now_micros) -> FastAPI:
     """`clock` is what metering's days and windows run on."""
     settings = settings or load_settings()
@@ -81,14 +97,14 @@ def create_app(settings: Settings | None = None, clock: Clock = now_micros) -> F
             # Load the face model in the background so the first gravity=face request finds
             # a warm worker; serving does not wait for it.
             warming = asyncio.get_running_loop().run_in_executor(
-                None, app.state.delivery.detectors.start
+                None, functools.partial(app.state.delivery.detectors.start, wait_ready=True)
             )
         flushing = asyncio.create_task(delivery.meter.flush_every(settings.usage_flush_seconds))
         yield
         flushing.cancel()
+        await app.state.delivery.aclose()  # stops a warm start still loading, too
         if settings.detector_warm_start:
             await warming
-        await app.state.delivery.aclose()
         blobs.close()
 
     registry = CollectorRegistry()  # one per app: several apps may share a process (tests)
@@ -98,6 +114,8 @@ def create_app(settings: Settings | None = None, clock: Clock = now_micros) -> F
         BodyLimit, limits=RouteBodyLimits.from_settings(settings), refuse=error_for
     )
     app.add_middleware(RequestMetrics, registry=registry)  # outside: refusals are counted
+    # Outermost: the request id is on every line and response, the access line times it all.
+    app.add_middleware(AccessLog, enabled=settings.access_log)
 
     @app.exception_handler(FocalError)
     async def on_focal_error(request: Request, error: FocalError) -> Response:
@@ -157,5 +175,11 @@ def create_app(settings: Settings | None = None, clock: Clock = now_micros) -> F
     @app.get("/healthz")
     async def health() -> dict[str, str]:
         return {"status": "ok", "version": __version__}
+
+    @app.get("/readyz")
+    async def ready(request: Request) -> Response:
+        """200 when the catalog and the blob storage work, else 503 naming what fails."""
+        status, body = await readiness(readiness_parts(request.app))
+        return JSONResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
 
     return app

@@ -24,6 +24,7 @@ from focal.faces.workers import DetectorPool
 from focal.header_values import header_value
 from focal.options import Options, canonical, parse_options
 from focal.pipeline import probe
+from focal.request_context import note
 from focal.service.faces import FaceLocator, FaceLookup, content_hash, detector_identity
 from focal.service.hints import ClientHints
 from focal.service.jobs import ImageJobs
@@ -179,12 +180,14 @@ class DeliveryService:
         they read their source), so a burst for one variant is not refused as busy.
         """
         canonical_options = canonical(options)
+        note(options=canonical_options)
         identity = self.variant_identity(options, canonical_options, hints, resolved.fingerprint)
         common = {"Cache-Control": cache_control or self.settings.cache_control}
         vary = self._vary(options)
         if vary:
             common["Vary"] = vary
         if _etag_matches(headers.get("if-none-match", ""), _etag(identity)):
+            note(cache="not-modified")
             return Delivery(304, {**common, "ETag": _etag(identity)})
         key = result_key(identity)
         # format=json describes and makes nothing: free, like the SDK's info.
@@ -196,6 +199,7 @@ class DeliveryService:
             if metered is not None:  # a new window counts it again, quota or not
                 await self.meter.count(metered, enforce_quota=False)
             headers = {**common, **cached.headers, "ETag": _etag(identity)}
+            note(gravity=cached.headers.get("Focal-Gravity"))
             return Delivery(200, {**headers, "Content-Type": cached.content_type}, cached.body)
         making = self._making.get(key)
         if making is None:
@@ -205,18 +209,22 @@ class DeliveryService:
                 self._make(key, identity, options, hints, resolved, metered)
             )
             self._making[key] = making
+            note(cache="miss")
             making.add_done_callback(functools.partial(self._made, key))
         else:
             self.coalesced += 1
+            note(cache="coalesced")
         try:
             made = await asyncio.shield(making)
         except FocalError as error:
             if options.onerror == "redirect" and error.status not in (429, 503):
+                note(error=error.code, error_message=error.message)  # answered with a redirect
                 return Delivery(
                     302, {"Location": resolved.original_url, "Cf-Resized": f"err={error.code}"}
                 )
             raise
         headers = {**common, **made.result.headers, "ETag": _etag(made.identity)}
+        note(gravity=made.result.headers.get("Focal-Gravity"))
         if made.no_store:
             headers["Cache-Control"] = "no-store"
         return Delivery(
@@ -228,10 +236,12 @@ class DeliveryService:
         if self.results is not None:
             cached = await asyncio.to_thread(self.results.get, key)
             if cached is not None:
+                note(cache="hit")
                 return cached
         if self.shared is None:
             return None
         cached = await asyncio.to_thread(self.shared.get, key)
+        note(cache="shared" if cached is not None else None)
         if cached is not None and self.results is not None:
             await self._keep_here(key, cached)
         return cached

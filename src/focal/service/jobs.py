@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import functools
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -56,9 +57,11 @@ class ImageJobs:
                     )
 
     async def run(self, work: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
-        """Run image work on one of the image threads (callers hold an admission)."""
+        """Run image work on one of the image threads (callers hold an admission), in a copy of
+        the caller's context, as `asyncio.to_thread` does: its log lines carry the request id."""
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, functools.partial(work, *args, **kwargs))
+        call = functools.partial(contextvars.copy_context().run, work, *args, **kwargs)
+        return await loop.run_in_executor(self._executor, call)
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)

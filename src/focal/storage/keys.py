@@ -12,6 +12,9 @@ MAX_KEY_BYTES = 1024
 MAX_SEGMENT_BYTES = 200
 # Segments that start with this are the local store's temporary files, never blobs.
 TEMPORARY_MARK = ".focal-tmp-"
+# Blobs under this prefix are readiness probes (server/readiness.py), written and deleted at
+# once; no image key starts with it (theirs start with "images/").
+HEALTH_PREFIX = "health/"
 
 
 def _problem(key: str) -> str | None:
