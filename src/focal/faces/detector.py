@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyvips
 
+from focal.extras import import_extra
 from focal.pipeline.source import Limits, probe
 from focal.vips import load_options
 
@@ -229,8 +230,7 @@ class FaceDetector:
         self.min_face_size = min_face_size
         self.max_side = max_side
         self.limits = limits or Limits()
-        import onnxruntime
-
+        onnxruntime = import_extra("onnxruntime", "face detection")
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = intra_op_threads
         options.inter_op_num_threads = 1
