@@ -4,13 +4,27 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: serve test fuzz lint bench model eval-faces clean
+LOCK   := requirements.lock
+# The extras the lock covers: everything (`all`, spelled out) and the development tools.
+LOCKED_EXTRAS := server faces s3 postgres dev
 
-$(STAMP): pyproject.toml
+.PHONY: serve test fuzz lint bench model eval-faces clean lock
+
+# The exact versions of the lock, then Focal itself without resolving anything again.
+$(STAMP): $(LOCK) pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
+
+# Resolve pyproject.toml's ranges again into $(LOCK); commit the result.
+lock:
+	test -x $(BIN)/pip-compile || { $(PYTHON) -m venv $(VENV) && \
+		$(BIN)/python -m pip install --quiet 'pip-tools~=7.6.2'; }
+	$(BIN)/pip-compile --quiet --upgrade --no-emit-index-url --no-emit-find-links \
+		--no-emit-trusted-host --strip-extras $(addprefix --extra ,$(LOCKED_EXTRAS)) \
+		--output-file $(LOCK) pyproject.toml
 
 serve: $(STAMP)
 	$(BIN)/focal serve

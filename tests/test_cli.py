@@ -255,5 +255,5 @@ def test_serve_refuses_an_unknown_log_format_naming_the_setting(
     monkeypatch.setenv("FOCAL_DATA_DIR", str(tmp_path))
     result = runner.invoke(app, ["serve"])
     assert result.exit_code == 2
-    assert "FOCAL_LOG_FORMAT must be text or json, not 'xml'" in result.output
+    assert "FOCAL_LOG_FORMAT=xml: log_format must be one of text, json" in result.output
     assert not (tmp_path / "origin").exists()  # refused before anything was made

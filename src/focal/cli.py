@@ -17,7 +17,13 @@ from rich.text import Text
 
 from focal.catalog import HostedCatalog, UsageStore, catalog_url, open_catalog
 from focal.catalog.times import from_micros, now_micros
-from focal.config import load_settings
+from focal.config import (
+    ConfigurationError,
+    ResolvedSettings,
+    Settings,
+    resolve_settings,
+    shown_values,
+)
 from focal.errors import FocalError
 from focal.faces.detector import FaceDetector
 from focal.logs import logging_config
@@ -60,11 +66,26 @@ IMAGE_SUFFIXES = {
 @functools.cache
 def _detector() -> FaceDetector:
     # The source limits hold for detection too: checked from the header before decoding.
-    return FaceDetector(max_side=load_settings().detect_max_side, limits=_limits())
+    return FaceDetector(max_side=_settings().detect_max_side, limits=_limits())
 
 
 def _limits() -> Limits:
-    return limits_from(load_settings())
+    return limits_from(_settings())
+
+
+def _settings(**command_line: Any) -> Settings:
+    return _resolved(**command_line).settings
+
+
+def _resolved(**command_line: Any) -> ResolvedSettings:
+    """The effective settings (options left out are None); wrong ones end the command with
+    what is wrong (exit 2)."""
+    given = {name: value for name, value in command_line.items() if value is not None}
+    try:
+        return resolve_settings(**given)
+    except ConfigurationError as error:
+        errors.print(Text(f"error: {error}"))
+        raise typer.Exit(2) from None
 
 
 @app.command()
@@ -76,7 +97,7 @@ def serve(
     """Run the HTTP server (defaults: 127.0.0.1:8080, data in ./data)."""
     import uvicorn
 
-    settings = load_settings()
+    settings = _settings(host=host, port=port, workers=workers)
     try:
         # Applied by uvicorn in each of its worker processes: uvicorn's lines and Focal's
         # alike come out in FOCAL_LOG_FORMAT, with request ids.
@@ -89,9 +110,9 @@ def serve(
     uvicorn.run(
         "focal.server.app:create_app",
         factory=True,
-        host=host or settings.host,
-        port=port or settings.port,
-        workers=workers or settings.workers,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
         log_config=log_config,
         log_level=settings.log_level.lower(),
         access_log=False,  # Focal's own access log replaces uvicorn's (FOCAL_ACCESS_LOG)
@@ -237,12 +258,41 @@ def detect(
         console.print(table if entry["faces"] else f"{entry['file']}: no face found")
 
 
+@app.command(name="config")
+def config_command(
+    host: Annotated[str | None, typer.Option(help="As for serve.")] = None,
+    port: Annotated[int | None, typer.Option(help="As for serve.")] = None,
+    workers: Annotated[int | None, typer.Option(help="As for serve.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the settings as JSON.")] = False,
+) -> None:
+    """The effective settings, and where each came from: default, the FOCAL_CONFIG file, a
+    FOCAL_* variable or the command line."""
+    resolved = _resolved(host=host, port=port, workers=workers)
+    values = shown_values(resolved.settings)
+    if as_json:
+        report = {
+            name: {"value": value, "source": origin.kind, "from": origin.where or None}
+            for name, value in values.items()
+            for origin in [resolved.origins[name]]
+        }
+        print(json.dumps(report, indent=2))
+        return
+    # As TOML lines: a value can be pasted into focal.toml; grep finds one setting.
+    lines = [
+        (f"{name} = {json.dumps('' if value is None else value)}", str(resolved.origins[name]))
+        for name, value in values.items()
+    ]
+    width = max(len(line) for line, _ in lines)
+    for line, origin in lines:
+        print(f"{line.ljust(width)}  # {origin}")
+
+
 token_app = typer.Typer(help="Bearer tokens of the management API.", no_args_is_help=True)
 app.add_typer(token_app, name="token")
 
 
 def _hosted_catalog() -> HostedCatalog:
-    settings = load_settings()
+    settings = _settings()
     return HostedCatalog(open_catalog(catalog_url(settings.data_dir, settings.catalog_url)))
 
 
@@ -337,7 +387,7 @@ def usage(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON.")] = False,
 ) -> None:
     """Unique transformations, deliveries, stored images and cost, per day and in total."""
-    settings = load_settings()
+    settings = _settings()
     engine = open_catalog(catalog_url(settings.data_dir, settings.catalog_url))
     now = now_micros()
     try:

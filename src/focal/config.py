@@ -1,56 +1,119 @@
-"""Settings: embedded defaults, overridden by a TOML file and then by FOCAL_* variables.
+"""Settings: embedded defaults, overridden by a TOML file, then FOCAL_* variables, then overrides.
 
 Everything that differs between a laptop and a fleet is configuration, never code.
 `FOCAL_CONFIG` names an optional TOML file whose keys are the field names below;
 `FOCAL_<FIELD>` (upper case) overrides one field. Lists are comma-separated.
+
+Every value is checked against its field's type and range; a wrong one is refused with a
+message naming where it came from (FOCAL_PORT, a key of the file, an override) and what is
+allowed. A new setting is one annotated line in `Settings` (with a comment), and one
+commented line in the example focal.toml at the repository root.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import difflib
+import logging
 import os
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal, get_args, get_origin
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
+
+import annotated_types
+from pydantic import BeforeValidator, Field, ValidationError
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
+
+from focal.pipeline.source import Limits
+
+log = logging.getLogger(__name__)
+
+CONFIG_VARIABLE = "FOCAL_CONFIG"
+ENV_PREFIX = "FOCAL_"
+# FOCAL_* variables that are not settings and so no misspelling.
+NOT_SETTINGS = frozenset({CONFIG_VARIABLE, "FOCAL_FUZZ_EXAMPLES"})
 
 
-@dataclass(frozen=True)
-class Settings:
+def _split_commas(value: Any) -> Any:
+    if isinstance(value, str):
+        value = value.split(",")
+    if isinstance(value, list | tuple):
+        return tuple(str(item).strip() for item in value if str(item).strip())
+    return value
+
+
+def _empty_is_none(value: Any) -> Any:
+    return None if value == "" else value
+
+
+# The kinds of value a setting takes; each carries its range, which the messages quote.
+Port = Annotated[int, Field(ge=1, le=65535)]
+AtLeastOne = Annotated[int, Field(ge=1)]
+ZeroOrMore = Annotated[int, Field(ge=0)]
+Seconds = Annotated[float, Field(gt=0)]
+SecondsOrZero = Annotated[float, Field(ge=0)]  # 0 has the meaning its field's comment says
+Amount = Annotated[float, Field(ge=0)]
+Text = Annotated[str, Field(min_length=1)]
+CommaList = Annotated[tuple[str, ...], NoDecode, BeforeValidator(_split_commas)]
+OptionalPath = Annotated[Path | None, BeforeValidator(_empty_is_none)]
+
+# The pipeline's own defaults (what the SDK uses) are the server's too.
+_LIMITS = Limits()
+
+
+class Settings(BaseSettings):
+    """All of Focal's settings, validated and immutable.
+
+    `Settings(...)` takes exactly what it is given (no file, no environment);
+    `load_settings()` reads those.
+    """
+
+    model_config = SettingsConfigDict(
+        frozen=True, extra="forbid", env_prefix=ENV_PREFIX, case_sensitive=False
+    )
+
     # Where things live.
     data_dir: Path = Path("data")
-    origin_dir: Path | None = None  # None: <data_dir>/origin
+    origin_dir: OptionalPath = None  # None: <data_dir>/origin
 
     # HTTP server.
-    host: str = "127.0.0.1"
-    port: int = 8080
-    workers: int = 1
+    host: Text = "127.0.0.1"
+    port: Port = 8080
+    workers: AtLeastOne = 1
     access_log: bool = False  # one line per request; off by default, the load balancer logs
-    log_format: str = "text"  # text (readable) | json (one JSON object per line)
-    log_level: str = "info"  # debug | info | warning | error: the least severe line logged
+    log_format: Literal["text", "json"] = "text"  # text: readable; json: one object a line
+    log_level: Literal["debug", "info", "warning", "error"] = "info"  # the least severe logged
 
     # Source limits, checked before any pixel is decoded.
-    max_source_bytes: int = 100 * 1024 * 1024
-    max_pixels: int = 100_000_000
-    max_side: int = 12_000
+    max_source_bytes: AtLeastOne = _LIMITS.max_bytes
+    max_pixels: AtLeastOne = _LIMITS.max_pixels
+    max_side: AtLeastOne = _LIMITS.max_side
     # What one transformation may cost. The result's pixels, all frames summed, are checked
     # from its planned size before any work (GIF results, far costlier to write per pixel,
     # have a lower budget); a transformation still running after transform_timeout seconds
     # is stopped inside libvips and answered 422 (0: no limit).
-    max_output_pixels: int = 50_000_000
-    max_gif_output_pixels: int = 8_000_000
-    transform_timeout: float = 30.0
+    max_output_pixels: AtLeastOne = _LIMITS.max_output_pixels
+    max_gif_output_pixels: AtLeastOne = _LIMITS.max_gif_output_pixels
+    transform_timeout: SecondsOrZero = _LIMITS.transform_timeout
 
     # Remote fetching: off unless an origin is allowed.
-    allowed_origins: tuple[str, ...] = ()
+    allowed_origins: CommaList = ()
     allow_private_networks: bool = False
-    fetch_timeout: float = 10.0
-    max_redirects: int = 5
-    via_marker: str = "focal"
+    fetch_timeout: Seconds = 10.0
+    max_redirects: ZeroOrMore = 5
+    via_marker: Text = "focal"
     # How long a remote original's fingerprint is reused without fetching it again, when its
     # origin sends no Cache-Control max-age (which wins when present). 0: fetch every time.
-    remote_freshness_seconds: float = 300.0
+    remote_freshness_seconds: SecondsOrZero = 300.0
 
     # Delivery.
     cache_control: str = "public, max-age=3600"
@@ -58,11 +121,11 @@ class Settings:
     # target of onerror=redirect. false: the route is off (404) and the folder only serves
     # transformations.
     serve_originals: bool = True
-    concurrency: int = 0  # image jobs at once; 0: one per core
-    queue_size: int = 64  # waiting jobs beyond that get 503 + Retry-After
+    concurrency: ZeroOrMore = 0  # image jobs at once; 0: one per core
+    queue_size: ZeroOrMore = 64  # waiting jobs beyond that get 503 + Retry-After
     # Encoded variants kept on disk under <data_dir>/cache, least recently used dropped first;
     # a repeat costs a file read instead of a transformation. 0: no result cache.
-    result_cache_bytes: int = 1024 * 1024 * 1024
+    result_cache_bytes: ZeroOrMore = 1024 * 1024 * 1024
     # A fleet's shared results, behind each server's own cache: a blob store URL as for
     # storage_url (file:///path or s3://bucket/prefix); empty: none. Bound it with the
     # bucket's expiry rule.
@@ -71,19 +134,19 @@ class Settings:
     # Metering: unique transformations per rolling 30 days. Past a quota (0: none), a new
     # transformation gets 429 while variants already made are still served. The price is
     # what `/usage` and `focal usage` multiply by.
-    transformation_quota: int = 0
-    price_per_1000_transformations: float = 0.50
-    usage_flush_seconds: float = 1.0  # how often counted deliveries reach the catalog
+    transformation_quota: ZeroOrMore = 0
+    price_per_1000_transformations: Amount = 0.50
+    usage_flush_seconds: Seconds = 1.0  # how often counted deliveries reach the catalog
 
     # The Images API (POST /transform, /info): bearer tokens allowed to call it; none: it is
     # off. Each input image of a request may be at most max_input_bytes.
-    api_tokens: tuple[str, ...] = ()
-    max_input_bytes: int = 20 * 1024 * 1024
+    api_tokens: CommaList = ()
+    max_input_bytes: AtLeastOne = 20 * 1024 * 1024
 
     # Hosted images.
-    hosted_max_bytes: int = 10 * 1024 * 1024
+    hosted_max_bytes: AtLeastOne = 10 * 1024 * 1024
     flexible_variants: bool = False  # any option string in place of a variant name
-    browser_ttl: int = 172_800  # seconds a browser may keep a hosted variant (2 days)
+    browser_ttl: ZeroOrMore = 172_800  # seconds a browser may keep a hosted variant (2 days)
 
     # Catalog: a SQLAlchemy URL; empty means SQLite at <data_dir>/focal.db.
     catalog_url: str = ""
@@ -91,13 +154,26 @@ class Settings:
     storage_url: str = ""
 
     # Face detection.
-    detect_max_side: int = 1024
-    detector_workers: int = 1
-    detector_threads: int = 2  # inference threads per worker
-    detector_timeout: float = 10.0
-    detector_max_rss_mib: int = 200  # a worker above this is replaced after its task
+    detect_max_side: Annotated[int, Field(ge=32)] = 1024  # the model's stride is 32
+    detector_workers: AtLeastOne = 1
+    detector_threads: AtLeastOne = 2  # inference threads per worker
+    detector_timeout: Seconds = 10.0
+    detector_max_rss_mib: AtLeastOne = 200  # a worker above this is replaced after its task
     detector_warm_start: bool = True  # start the workers with the server, not on first use
-    face_cache_size: int = 4096  # originals whose boxes are kept in memory
+    face_cache_size: ZeroOrMore = 4096  # originals whose boxes are kept in memory
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Construction reads nothing: load_settings() gathers the file and the environment,
+        # so that it can say where each value came from.
+        return (init_settings,)
 
     @property
     def origin_path(self) -> Path:
@@ -108,46 +184,194 @@ class Settings:
         return self.concurrency if self.concurrency > 0 else (os.cpu_count() or 1)
 
     def replace(self, **changes: Any) -> Settings:
-        return dataclasses.replace(self, **changes)
+        """A copy with `changes`, validated like any other settings."""
+        return load_settings(environ={}, **{**self.model_dump(), **changes})
 
 
-def _coerce(name: str, raw: Any, default: Any) -> Any:
-    """Turn a TOML or environment value into the type of the field's default."""
-    kind = type(default)
-    if name in ("origin_dir",):
-        return None if raw in (None, "") else Path(raw)
-    if kind is bool:
-        if isinstance(raw, bool):
-            return raw
-        return str(raw).strip().lower() in ("1", "true", "yes", "on")
-    if kind is tuple:
-        items = raw if isinstance(raw, list | tuple) else str(raw).split(",")
-        return tuple(str(item).strip() for item in items if str(item).strip())
-    if isinstance(default, Path):
-        return Path(raw)
-    if kind in (int, float, str):
-        return kind(raw)
-    return raw
+SETTING_NAMES: tuple[str, ...] = tuple(Settings.model_fields)
 
 
-def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
-    """Defaults, then the TOML file of FOCAL_CONFIG, then FOCAL_* variables, then overrides."""
-    env = os.environ if environ is None else environ
-    defaults = Settings()
-    values: dict[str, Any] = {}
-    config_file = env.get("FOCAL_CONFIG")
-    if config_file:
-        with open(config_file, "rb") as handle:
-            values.update(tomllib.load(handle))
-    for spec in fields(Settings):
-        key = f"FOCAL_{spec.name.upper()}"
-        if key in env:
-            values[spec.name] = env[key]
-    values.update(overrides)
-    known = {spec.name for spec in fields(Settings)}
-    unknown = sorted(set(values) - known)
+class ConfigurationError(ValueError):
+    """Settings that cannot be used; the message names each wrong value and what is allowed."""
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where one setting's value came from."""
+
+    kind: Literal["default", "file", "environment", "command line"]
+    where: str = ""  # the file's path, or the variable's name
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.where}" if self.where else self.kind
+
+
+@dataclass(frozen=True)
+class ResolvedSettings:
+    settings: Settings
+    origins: dict[str, Origin]
+
+
+class _Environment(EnvSettingsSource):
+    """pydantic-settings' reading of FOCAL_* variables, from a given mapping."""
+
+    def __init__(self, environ: Mapping[str, str | None]) -> None:
+        self._environ = {key.lower(): value for key, value in environ.items()}
+        super().__init__(Settings)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return self._environ
+
+
+def _variable(name: str) -> str:
+    return f"{ENV_PREFIX}{name.upper()}"
+
+
+def _closest(name: str) -> str:
+    match = difflib.get_close_matches(name.lower(), SETTING_NAMES, n=1)
+    return f" (did you mean {match[0]}?)" if match else ""
+
+
+def _read_file(path_text: str) -> dict[str, Any]:
+    path = Path(path_text).expanduser()
+    try:
+        with path.open("rb") as handle:
+            values = tomllib.load(handle)
+    except FileNotFoundError:
+        raise ConfigurationError(f"{CONFIG_VARIABLE}={path_text}: no such file") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigurationError(f"{path_text} is not valid TOML: {error}") from None
+    unknown = [key for key in values if key not in Settings.model_fields]
     if unknown:
-        raise ValueError(f"unknown setting(s): {', '.join(unknown)}")
-    return Settings(
-        **{name: _coerce(name, value, getattr(defaults, name)) for name, value in values.items()}
+        raise ConfigurationError(
+            "\n".join(f"{path_text}: unknown setting {key}{_closest(key)}" for key in unknown)
+        )
+    return values
+
+
+def _warn_about_unknown_variables(environ: Mapping[str, str | None]) -> None:
+    # Refused in a file, only warned about here: the environment is shared with other tools.
+    known = {_variable(name) for name in SETTING_NAMES} | NOT_SETTINGS
+    for key in sorted(environ):
+        if key.upper().startswith(ENV_PREFIX) and key.upper() not in known:
+            name = key[len(ENV_PREFIX) :]
+            log.warning("%s is not a Focal setting%s; it is ignored", key, _closest(name))
+
+
+def _label(name: str, origin: Origin, value: Any) -> str:
+    if origin.kind == "environment":
+        return f"{origin.where}={value}"
+    if origin.kind == "file":
+        return f"{name} = {value!r} in {origin.where}"
+    return f"{name}={value!r} ({origin.kind})"
+
+
+def _number_range(kind: str, metadata: list[Any]) -> str:
+    def bound(kind_of_bound: type[Any], attribute: str) -> Any:
+        return next((getattr(m, attribute) for m in metadata if isinstance(m, kind_of_bound)), None)
+
+    low, high = bound(annotated_types.Ge, "ge"), bound(annotated_types.Le, "le")
+    above = bound(annotated_types.Gt, "gt")
+    if low is not None and high is not None:
+        return f"{kind} from {low:g} to {high:g}"
+    if above is not None:
+        return f"{kind} greater than {above:g}"
+    if low is not None:
+        return f"{kind}, {low:g} or more"
+    return kind
+
+
+def allowed_values(field: FieldInfo) -> str:
+    """What a setting accepts, in words, from its type and range."""
+    annotation = field.annotation
+    if annotation is bool:
+        return "true or false (also 1/0, yes/no, on/off)"
+    if annotation is int:
+        return _number_range("a whole number", field.metadata)
+    if annotation is float:
+        return _number_range("a number", field.metadata)
+    if get_origin(annotation) is Literal:
+        return "one of " + ", ".join(str(choice) for choice in get_args(annotation))
+    if get_origin(annotation) is tuple:
+        return "a list (comma-separated in the environment)"
+    if any(isinstance(item, annotated_types.MinLen) for item in field.metadata):
+        return "non-empty text"
+    if annotation is str:
+        return "text"
+    return "a path"
+
+
+def _explain(error: ValidationError, values: Mapping[str, Any], origins: dict[str, Origin]) -> str:
+    lines = []
+    for problem in error.errors():
+        name = str(problem["loc"][0])
+        if name not in Settings.model_fields:
+            lines.append(f"unknown setting {name}{_closest(name)}")
+            continue
+        origin = origins.get(name, Origin("default"))
+        field = Settings.model_fields[name]
+        lines.append(
+            f"{_label(name, origin, values.get(name))}: {name} must be {allowed_values(field)}"
+        )
+    return "\n".join(dict.fromkeys(lines))
+
+
+# Shown by `focal config` as hidden: they let whoever reads them in.
+SECRET_SETTINGS = frozenset({"api_tokens"})
+URL_SETTINGS = frozenset({"catalog_url", "storage_url", "shared_results_url"})
+SECRET_QUERY_PARAMETERS = ("secret_access_key", "session_token", "password")
+
+
+def _without_credentials(url: str) -> str:
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if parts.password:
+        netloc = netloc.replace(f":{parts.password}@", ":***@", 1)
+    query = "&".join(
+        f"{key}=***" if key.lower() in SECRET_QUERY_PARAMETERS else f"{key}={value}"
+        for key, value in parse_qsl(parts.query, keep_blank_values=True)
     )
+    return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
+def shown_values(settings: Settings) -> dict[str, Any]:
+    """The settings as JSON values, with tokens and the passwords in URLs hidden."""
+    values = settings.model_dump(mode="json")
+    for name in SECRET_SETTINGS:
+        values[name] = ["***"] * len(values[name])
+    for name in URL_SETTINGS:
+        values[name] = _without_credentials(values[name])
+    return values
+
+
+def resolve_settings(
+    environ: Mapping[str, str | None] | None = None, **overrides: Any
+) -> ResolvedSettings:
+    """The settings, and where each came from: defaults, then the TOML file of FOCAL_CONFIG,
+    then FOCAL_* variables, then `overrides` (the command line's options)."""
+    env = {k: v for k, v in (os.environ if environ is None else environ).items() if v is not None}
+    values: dict[str, Any] = {}
+    origins: dict[str, Origin] = {}
+    layers: list[tuple[dict[str, Any], Origin | None]] = []
+    config_file = env.get(CONFIG_VARIABLE)
+    if config_file:
+        layers.append((_read_file(config_file), Origin("file", config_file)))
+    _warn_about_unknown_variables(env)
+    layers.append((_Environment(env)(), None))
+    layers.append((overrides, Origin("command line")))
+    for layer, origin in layers:
+        for name, value in layer.items():
+            values[name] = value
+            origins[name] = origin or Origin("environment", _variable(name))
+    try:
+        settings = Settings(**values)
+    except ValidationError as error:
+        raise ConfigurationError(_explain(error, values, origins)) from None
+    return ResolvedSettings(
+        settings, {name: origins.get(name, Origin("default")) for name in SETTING_NAMES}
+    )
+
+
+def load_settings(environ: Mapping[str, str | None] | None = None, **overrides: Any) -> Settings:
+    """Defaults, then the TOML file of FOCAL_CONFIG, then FOCAL_* variables, then overrides."""
+    return resolve_settings(environ, **overrides).settings

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, make_url
 
 from focal.catalog.migrations import migrate
+from focal.extras import missing_extra
 
 
 def catalog_url(data_dir: Path, configured: str) -> str:
@@ -28,7 +29,12 @@ def _sqlite_pragmas(connection: Any, _record: Any) -> None:
 
 def open_catalog(url: str) -> Engine:
     """An engine on a catalog migrated to the latest schema."""
-    engine = create_engine(url, pool_pre_ping=True)
+    try:
+        engine = create_engine(url, pool_pre_ping=True)
+    except ModuleNotFoundError as error:  # the URL's database driver, e.g. psycopg
+        raise (
+            missing_extra(error, f"the catalog URL {make_url(url).drivername}://") or error
+        ) from None
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     migrate(engine)

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyvips
 
+from focal.extras import import_extra
+from focal.pipeline.geometry import Box
 from focal.pipeline.source import Limits, probe
 from focal.vips import load_options
 
@@ -89,6 +91,11 @@ class Face:
         x1, y1, x2, y2 = (float(v) for v in data["box"])
         landmarks = tuple((float(x), float(y)) for x, y in data["landmarks"])
         return cls(box=(x1, y1, x2, y2), landmarks=landmarks, score=float(data["score"]))
+
+
+def face_boxes(faces: Sequence[Face]) -> tuple[Box, ...]:
+    """Faces as the pipeline's boxes, for gravity=face."""
+    return tuple(Box(face.box[0], face.box[1], face.width, face.height) for face in faces)
 
 
 def inference_size(width: int, height: int, max_side: int) -> tuple[int, int, float]:
@@ -229,8 +236,7 @@ class FaceDetector:
         self.min_face_size = min_face_size
         self.max_side = max_side
         self.limits = limits or Limits()
-        import onnxruntime
-
+        onnxruntime = import_extra("onnxruntime", "face detection")
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = intra_op_threads
         options.inter_op_num_threads = 1

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pyvips
 
 from focal.errors import ErrorKind, FocalError
+from focal.options.model import MAX_SIDE
 from focal.vips import error_detail, load_options
 
 # Loaders we accept from untrusted input; everything else (libvips' own formats, matrices,
@@ -45,7 +46,7 @@ class Limits:
 
     max_bytes: int = 100 * 1024 * 1024
     max_pixels: int = 100_000_000
-    max_side: int = 12_000
+    max_side: int = MAX_SIDE  # by default an original may be as large as any result
     # The result's pixels, all frames summed, checked from its planned size before any work.
     max_output_pixels: int = 50_000_000
     # GIF results cost far more per pixel (a palette search per frame, which libvips cannot

@@ -33,12 +33,13 @@ class EmbeddedBackend:
 
     def _faces(self, inputs: list[bytes], chain: FlatChain) -> list[Faces]:
         """Faces of the inputs that need them; the inputs' limits were checked first."""
-        from focal.service.faces import detect_in_process
-
         faces: list[Faces] = [None] * len(inputs)
         for index in inputs_needing_faces(chain.operations):
             if index < len(inputs):
-                faces[index] = detect_in_process(self._detector_for_faces(), inputs[index]).faces
+                from focal.faces.detector import face_boxes  # the faces extra, only here
+
+                found, _, _ = self._detector_for_faces().detect_bytes(inputs[index])
+                faces[index] = face_boxes(found)
         return faces
 
     def transform(self, inputs: list[bytes], chain: FlatChain) -> Result:

@@ -19,12 +19,12 @@ from focal.catalog.images import MAX_PAGE, encode_metadata
 from focal.errors import ErrorKind, FocalError
 from focal.json_input import load_json, validated
 from focal.options import FITS
+from focal.options.model import MAX_SIDE
 from focal.server.auth import authorize
 from focal.server.responses import delivery_response
 from focal.service.hosted import HostedImages, describe
 
 router = APIRouter()
-MAX_VARIANT_SIDE = 12_000
 ENVELOPED_PATHS = ("/images/v1", "/images/v2", "/upload/")
 
 
@@ -250,8 +250,8 @@ class _Body(BaseModel):
 class _VariantOptions(_Body):
     fit: str = "scale-down"
     metadata: Literal["keep", "copyright", "none"] = "none"
-    width: int | None = Field(default=None, ge=1, le=MAX_VARIANT_SIDE)
-    height: int | None = Field(default=None, ge=1, le=MAX_VARIANT_SIDE)
+    width: int | None = Field(default=None, ge=1, le=MAX_SIDE)
+    height: int | None = Field(default=None, ge=1, le=MAX_SIDE)
 
     @field_validator("fit")
     @classmethod

@@ -13,7 +13,7 @@ from collections import OrderedDict
 from dataclasses import dataclass
 
 from focal.catalog import FaceBoxStore, StoredFaces
-from focal.faces.detector import DEFAULT_SCORE_THRESHOLD, MODEL_PATH, FaceDetector
+from focal.faces.detector import DEFAULT_SCORE_THRESHOLD, MODEL_PATH, FaceDetector, face_boxes
 from focal.faces.workers import DetectionUnavailable, DetectorPool
 from focal.pipeline import Box
 
@@ -64,8 +64,7 @@ def _lookup(stored: StoredFaces, origin: str) -> FaceLookup:
 def detect_in_process(detector: FaceDetector, data: bytes) -> FaceLookup:
     """Faces found by a detector in this process (the CLI's way; servers use FaceLocator)."""
     faces, _, _ = detector.detect_bytes(data)
-    boxes = tuple(Box(f.box[0], f.box[1], f.width, f.height) for f in faces)
-    return FaceLookup(boxes, tuple(face.score for face in faces))
+    return FaceLookup(face_boxes(faces), tuple(face.score for face in faces))
 
 
 class FaceLocator:

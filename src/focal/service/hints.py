@@ -6,6 +6,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from focal.options.model import MAX_SIDE
 from focal.pipeline.encode import accepts
 
 MOBILE_WIDTH = 768
@@ -60,7 +61,7 @@ class ClientHints:
             for breakpoint in WIDTH_BREAKPOINTS:
                 if hinted <= breakpoint:
                     return breakpoint
-            return min(int(hinted + 0.5), 12_000)
+            return min(int(hinted + 0.5), MAX_SIDE)  # the largest width option
         return MOBILE_WIDTH if self.mobile else DESKTOP_WIDTH
 
     def slow_connection(self) -> bool:

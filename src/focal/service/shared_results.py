@@ -19,8 +19,6 @@ import logging
 import threading
 from pathlib import Path
 
-from obstore.exceptions import BaseError as ObstoreError
-
 from focal.service.result_cache import CachedResult, decode_result, encode_result
 from focal.storage.base import BlobNotFound, BlobStore
 from focal.storage.keys import validate_key
@@ -28,9 +26,18 @@ from focal.storage.url import open_blob_store
 
 log = logging.getLogger(__name__)
 
+
 # What a backend raises when it can't do its job: a folder's OSError, or obstore's errors
 # (network, credentials, a missing bucket) from the S3 store.
-_BACKEND_ERRORS = (OSError, ObstoreError)
+def _backend_errors() -> tuple[type[Exception], ...]:
+    try:  # without the s3 extra no store can raise obstore's errors
+        from obstore.exceptions import BaseError
+    except ModuleNotFoundError:
+        return (OSError,)
+    return (OSError, BaseError)
+
+
+_BACKEND_ERRORS = _backend_errors()
 
 # For an s3:// URL that doesn't set them: one retry, and 2 s per attempt (to connect and for
 # the whole request), so a store that is down costs a request about 0.1 s if the connection

@@ -6,9 +6,9 @@ from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from focal.extras import missing_extra
 from focal.storage.base import BlobStore
 from focal.storage.local import LocalBlobStore
-from focal.storage.s3 import S3BlobStore
 
 
 def open_blob_store(
@@ -26,6 +26,10 @@ def open_blob_store(
     if scheme == "file":
         return LocalBlobStore(_local_path(url))
     if scheme == "s3":
+        try:
+            from focal.storage.s3 import S3BlobStore
+        except ModuleNotFoundError as error:
+            raise missing_extra(error, "an s3:// storage URL") or error from None
         return S3BlobStore.from_url(url, s3_defaults)
     raise ValueError(
         f"unsupported storage URL {url!r}: use file:///absolute/path or s3://bucket/prefix"
