@@ -7,6 +7,10 @@ from __future__ import annotations
 import pytest
 import pyvips
 
+from focal.errors import FocalError, OptionError
+from focal.options import parse_options
+from focal.pipeline import SourceInfo, url_output
+from focal.pipeline.encode import JPEG_OR_PNG, choose_format
 from imaging import (
     animated,
     coloured_frames,
@@ -147,3 +151,39 @@ def test_without_a_format_the_output_is_the_source_format(photo) -> None:
     assert apply(animated(coloured_frames(30, 20, 3)), "width=10").format == "gif"
     webp = bytes(gradient(60, 40).webpsave_buffer())
     assert apply(webp, "width=10").format == "webp"
+
+
+# --- choosing the format: no request header reaches the pipeline ----------------------------
+
+
+def _source(media_type: str) -> SourceInfo:
+    return SourceInfo(media_type, 10, 10, 1, False, 100, 1)
+
+
+@pytest.mark.parametrize(
+    ("requested", "source", "alpha", "moving", "expected"),
+    [
+        (JPEG_OR_PNG, "image/webp", False, False, "jpeg"),
+        (JPEG_OR_PNG, "image/webp", True, False, "png"),
+        (None, "image/gif", True, False, "gif"),
+        (None, "image/tiff", False, False, "jpeg"),  # browsers do not show TIFF
+        (None, "image/tiff", True, False, "png"),
+        ("avif", "image/png", False, True, "webp"),  # the encoder writes no AVIF animation
+        ("baseline-jpeg", "image/png", True, False, "baseline-jpeg"),
+    ],
+)
+def test_the_written_format(
+    requested: str | None, source: str, alpha: bool, moving: bool, expected: str
+) -> None:
+    chosen = choose_format(requested, _source(source), keeps_alpha=alpha, animated=moving)
+    assert chosen == expected
+
+
+def test_format_auto_must_be_negotiated_before_the_pipeline() -> None:
+    with pytest.raises(FocalError) as caught:
+        choose_format("auto", _source("image/png"), keeps_alpha=False, animated=False)
+    assert caught.value.status == 400 and "Accept" in caught.value.message
+    with pytest.raises(OptionError, match="format=auto needs the client's Accept header"):
+        url_output(parse_options("format=auto"))
+    assert url_output(parse_options("format=auto"), negotiated="webp").format == "webp"
+    assert url_output(parse_options("format=png"), negotiated="webp").format == "png"

@@ -6,12 +6,17 @@ from __future__ import annotations
 
 import struct
 import zlib
+from dataclasses import dataclass
+from typing import ClassVar
 
 import pytest
 import pyvips
 
 from focal.errors import ErrorKind, FocalError
-from focal.pipeline import Limits, probe
+from focal.pipeline import Limits, probe, run
+from focal.pipeline.executor import OutputSpec, _load_scale
+from focal.pipeline.frames import Canvas
+from focal.pipeline.operations import BlurOp, FlipOp, Operation
 from imaging import (
     animated,
     band_means,
@@ -370,3 +375,34 @@ def test_a_result_over_the_area_limit_is_refused_before_it_is_made() -> None:
     with pytest.raises(FocalError, match="3 frames"):
         apply(moving, "w=600,fit=scale-up", limits=Limits(max_pixels=600 * 400 * 3 - 1))
     assert apply(moving, "w=600,fit=scale-up", limits=Limits(max_pixels=600 * 400 * 3)).pages == 3
+
+
+# --- the executor reads what an operation says, never its class ------------------------------
+
+
+def test_any_operation_that_sets_the_load_scale_is_decoded_shrunk_for(photo) -> None:
+    """A step of its own kind, not a ResizeOp: the executor decodes for its scale."""
+    @dataclass(frozen=True)
+    class Narrow(Operation):
+        """Scales to a width: decoding at its scale first changes nothing of the result."""
+
+        name: ClassVar[str] = "narrow"
+        sets_load_scale: ClassVar[bool] = True
+        width: int
+
+        def load_scale(self, canvas: Canvas) -> tuple[float, float]:
+            scale = self.width / canvas.width
+            return scale, scale
+
+        def apply(self, canvas: Canvas) -> Canvas:
+            return canvas.map_frames(lambda frame: frame.resize(self.width / frame.width))
+
+    data = photo("rocket")
+    source = probe(data)
+    quarter = source.width // 4
+    scale = quarter / source.width
+    assert _load_scale([FlipOp("h"), Narrow(quarter)], source, None) == (scale, scale)
+    output = run(data, [FlipOp("h"), Narrow(quarter)], OutputSpec(format="png"))
+    assert output.width == quarter
+    # a pixel step before it does not run on a shrunk original: decoding stays full
+    assert _load_scale([BlurOp(2.0), Narrow(quarter)], source, None) == (1.0, 1.0)

@@ -9,6 +9,9 @@ import pytest
 import pyvips
 
 from focal.errors import OptionError
+from focal.options import Gravity, GravityMode
+from focal.pipeline.frames import Canvas
+from focal.pipeline.operations import OPERATIONS, ResizeOp, RotateOp
 from imaging import (
     band_means,
     detail,
@@ -277,3 +280,22 @@ def test_pad_with_background_on_transparent_source() -> None:
     assert transparent_pad.hasalpha()
     assert transparent_pad[3].crop(0, 0, 200, 50).max() == 0
     assert transparent_pad[3].crop(150, 60, 40, 80).min() == 255
+
+
+# --- what each operation tells the executor -------------------------------------------------
+
+
+def test_only_geometry_steps_run_on_an_original_decoded_shrunk() -> None:
+    shrinkable = {name for name, kind in OPERATIONS.items() if kind.runs_on_shrunk}
+    assert shrinkable == {"trim", "flip", "rotate"}
+    assert {name for name, kind in OPERATIONS.items() if kind.sets_load_scale} == {"resize"}
+
+
+def test_a_resize_needs_faces_only_with_gravity_face_and_says_its_load_scale() -> None:
+    face = ResizeOp(width=100, height=None, gravity=Gravity(GravityMode.FACE))
+    assert face.needs_faces and not ResizeOp(width=100, height=None).needs_faces
+    assert not RotateOp(90).needs_faces
+    canvas = Canvas(pyvips.Image.black(400, 200, bands=3), pages=1, faces=None)
+    assert ResizeOp(width=100, height=None).load_scale(canvas) == (0.25, 0.25)
+    assert ResizeOp(width=None, height=None).load_scale(canvas) is None
+    assert RotateOp(90).load_scale(canvas) is None
