@@ -167,7 +167,7 @@ def _transform_into(
     """Write the result; in folder mode the extension follows the output format."""
     data = source.read_bytes()
     options = parse_options(options_text)
-    lookup = detect_in_process(_detector(), data) if options.gravity.mode == "face" else None
+    lookup = detect_in_process(_detector(), data) if options.gravity.uses_faces else None
     result = transform(data, options, ClientHints(accept=accept), _limits(), lookup)
     if isinstance(result, Described):
         target = target if keep_name else target.with_suffix(".json")

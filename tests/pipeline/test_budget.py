@@ -15,7 +15,7 @@ LIMITS = Limits(max_output_pixels=1_000_000, max_gif_output_pixels=200_000)
 
 def transform(data: bytes, options: str, limits: Limits = LIMITS) -> tuple[int, int, int]:
     parsed = parse_options(options)
-    output = run(data, url_operations(parsed), url_output(parsed, ""), limits=limits)
+    output = run(data, url_operations(parsed), url_output(parsed), limits=limits)
     return output.width, output.height, output.pages
 
 

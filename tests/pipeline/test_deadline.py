@@ -33,7 +33,7 @@ def slow_gif() -> bytes:
 def test_a_slow_gif_encode_is_stopped_with_a_clear_error(slow_gif: bytes) -> None:
     options = parse_options("w=600,f=gif")
     with pytest.raises(FocalError) as stopped:
-        run(slow_gif, url_operations(options), url_output(options, ""), limits=TINY_DEADLINE)
+        run(slow_gif, url_operations(options), url_output(options), limits=TINY_DEADLINE)
     assert stopped.value.kind is ErrorKind.PROCESSING_FAILED
     assert stopped.value.status == 422
     assert "took longer than 0.05 s" in stopped.value.message
@@ -44,7 +44,7 @@ def test_the_thread_is_freed_and_serves_afterwards(slow_gif: bytes) -> None:
     options = parse_options("w=600,f=gif")
     with ThreadPoolExecutor(1) as pool:
         stopped = pool.submit(
-            run, slow_gif, url_operations(options), url_output(options, ""), limits=TINY_DEADLINE
+            run, slow_gif, url_operations(options), url_output(options), limits=TINY_DEADLINE
         )
         with pytest.raises(FocalError, match="took longer"):
             stopped.result()

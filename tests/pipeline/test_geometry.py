@@ -6,9 +6,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from focal.options import FITS
+from focal.options import FITS, Fit
 from focal.pipeline.geometry import (
+    PLANNERS,
     Box,
+    FitBox,
+    FitRule,
     ResizePlan,
     center_on,
     place_by_fraction,
@@ -232,3 +235,38 @@ def test_box_arithmetic() -> None:
     assert (box.right, box.bottom, box.center) == (40, 60, (25, 40))
     assert box.scaled(2, 0.5) == Box(20, 10, 60, 20)
     assert box.moved(-10, 5) == Box(0, 25, 30, 40)
+
+
+# --- the planner table ----------------------------------------------------------------------
+
+
+def test_every_fit_has_one_planner() -> None:
+    assert set(PLANNERS) == set(Fit)
+
+
+@pytest.mark.parametrize("fit", list(Fit))
+@pytest.mark.parametrize("source", [LARGE, SMALL, (612, 613), (10, 1000)])
+def test_a_fit_crops_exactly_when_its_planner_may_cut(fit: Fit, source: tuple[int, int]) -> None:
+    """`crops` (a face region grows to the box's aspect first) says what the planner does."""
+    for box in ((600, 600), (1920, 1120), (50, 400)):
+        plan = plan_resize(fit, *box, source)
+        assert plan is not None
+        if not PLANNERS[fit].crops:
+            assert plan.crop is None
+    cuts = [plan_resize(fit, *box, LARGE) for box in ((600, 600), (300, 100))]
+    assert any(plan is not None and plan.crop for plan in cuts) == PLANNERS[fit].crops
+
+
+def test_a_new_fit_is_one_entry_in_the_table() -> None:
+    """plan_resize reads only the table: a planner put there is what the fit does."""
+    quarter = FitRule(lambda box: ResizePlan(box.scaled(0.25)))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setitem(PLANNERS, Fit.SQUEEZE, quarter)  # type: ignore[arg-type]
+        assert plan_resize(Fit.SQUEEZE, 600, None, LARGE) == ResizePlan((300, 200))
+
+
+def test_fit_box_gives_the_scales_a_planner_reads() -> None:
+    box = FitBox((1200, 800), (600.0, 600.0), both=True)
+    assert (box.contain, box.cover) == (0.5, 0.75)
+    assert box.scaled(box.cover) == (900, 600)
+    assert box.exact == (600, 600)

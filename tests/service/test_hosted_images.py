@@ -17,8 +17,15 @@ import httpx
 import pytest
 
 from conftest import read_photo, running_server, server_settings
-from focal.catalog import HostedCatalog, ImageRecord, catalog_url, open_catalog
-from focal.service.hosted import RESERVATION, blob_key
+from focal.catalog import HostedCatalog, ImageRecord, VariantRecord, catalog_url, open_catalog
+from focal.errors import FocalError
+from focal.options import Fit, parse_options
+from focal.service.hosted import (
+    RESERVATION,
+    blob_key,
+    checked_variant_options,
+    variant_options,
+)
 from focal.storage import open_blob_store
 from focal.storage.owner import this_process
 
@@ -230,3 +237,36 @@ def test_a_direct_upload_draft_outlives_its_creator_and_its_failed_tries(tmp_pat
         assert client.post(url, files={"file": ("f.jpg", photo)}).status_code == 200
         assert client.get("/images/v1/direct/blob").content == photo
     assert blob_files(tmp_path) == [blob_key("direct", hashlib.sha256(photo).hexdigest())]
+
+
+# --- named variants: checked by the URL form's parser -----------------------------------
+
+
+def test_a_named_variant_stands_for_the_options_its_url_form_would() -> None:
+    record = VariantRecord("thumb", "cover", 120, 80, "keep", never_require_signed_urls=False)
+    assert variant_options(record) == parse_options("fit=cover,w=120,h=80,metadata=keep")
+    assert variant_options(record).fit is Fit.COVER
+    only_fit = VariantRecord("wide", "scale-down", None, None, "none", False)
+    assert variant_options(only_fit) == parse_options("fit=scale-down,metadata=none")
+
+
+@pytest.mark.parametrize(
+    ("values", "field", "expected"),
+    [
+        ({"fit": "stretch"}, "options.fit", "expected one of scale-down, contain"),
+        ({"width": 0}, "options.width", "from 1 to 12000"),
+        ({"height": 12_001}, "options.height", "from 1 to 12000"),
+        ({"metadata": "all"}, "options.metadata", "expected one of keep, copyright, none"),
+    ],
+)
+def test_a_bad_variant_value_gets_the_url_forms_message_and_names_its_field(
+    values: dict[str, object], field: str, expected: str
+) -> None:
+    with pytest.raises(FocalError) as caught:
+        checked_variant_options(values)
+    assert caught.value.status == 400
+    assert f"'{field}'" in caught.value.message and expected in caught.value.message
+
+
+def test_a_variant_takes_the_url_forms_spellings() -> None:
+    assert checked_variant_options({"fit": "COVER", "width": 10}).fit is Fit.COVER

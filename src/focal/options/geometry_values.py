@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 
 from focal.errors import OptionError
 from focal.options.values import (
@@ -12,23 +13,41 @@ from focal.options.values import (
     ColorValue,
     Decimal,
     Integer,
+    Markup,
     ValueType,
     format_number,
     parse_number,
+    plain,
 )
+
+
+class GravityMode(StrEnum):
+    """How a crop's place is found; the values of auto and face are their URL spellings."""
+
+    POINT = "point"  # a fixed point (x, y): written as a side or XxY, never as "point"
+    AUTO = "auto"  # libvips' attention strategy (saliency)
+    FACE = "face"  # the faces a detector finds
 
 
 @dataclass(frozen=True)
 class Gravity:
-    """Where a crop is centred: a detector ('auto', 'face') or a point in 0-1 coordinates.
+    """Where a crop is centred: a detector (auto, face) or a point in 0-1 coordinates.
 
     A point (x, y) keeps the crop at that fraction of the cut-away remainder: 0x0 keeps the
     top-left corner, 1x1 the bottom-right, 0.5x0.5 the centre.
     """
 
-    mode: str = "point"  # point | auto | face
+    mode: GravityMode = GravityMode.POINT
     x: float = 0.5
     y: float = 0.5
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "mode", GravityMode(self.mode))  # Gravity(mode="face") too
+
+    @property
+    def uses_faces(self) -> bool:
+        """Whether the image's faces must be found before it is cropped."""
+        return self.mode is GravityMode.FACE
 
 
 SIDES: Mapping[str, tuple[float, float]] = {
@@ -40,13 +59,14 @@ SIDES: Mapping[str, tuple[float, float]] = {
 }
 _SIDE_SYNONYMS = {"centre": "center", "centre-center": "center"}
 CENTER = Gravity()
+_DETECTORS = tuple(mode.value for mode in GravityMode if mode is not GravityMode.POINT)
 
 
 class GravityValue(ValueType[Gravity]):
     def parse(self, name: str, text: str) -> Gravity:
         word = _SIDE_SYNONYMS.get(text.lower(), text.lower())
-        if word in ("auto", "face"):
-            return Gravity(mode=word)
+        if word in _DETECTORS:
+            return Gravity(mode=GravityMode(word))
         if word in SIDES:
             x, y = SIDES[word]
             return Gravity(x=x, y=y)
@@ -62,15 +82,16 @@ class GravityValue(ValueType[Gravity]):
         raise OptionError(f"{name}={text!r} is not valid: expected {self.describe()}")
 
     def format(self, value: Gravity) -> str:
-        if value.mode != "point":
-            return value.mode
+        if value.mode is not GravityMode.POINT:
+            return value.mode.value
         for side, point in SIDES.items():
             if point == (value.x, value.y):
                 return side
         return f"{format_number(value.x)}x{format_number(value.y)}"
 
-    def describe(self) -> str:
-        return "auto, face, left, right, top, bottom, center, or XxY with X and Y from 0 to 1"
+    def describe(self, code: Markup = plain) -> str:
+        words = ", ".join(code(word) for word in (*_DETECTORS, *SIDES))
+        return f"{words}, or {code('XxY')} with X and Y from 0 to 1"
 
 
 class Angle(ValueType[int]):
@@ -86,8 +107,8 @@ class Angle(ValueType[int]):
     def format(self, value: int) -> str:
         return str(value)
 
-    def describe(self) -> str:
-        return "90, 180 or 270 (degrees clockwise)"
+    def describe(self, code: Markup = plain) -> str:
+        return f"{code('90')}, {code('180')} or {code('270')} (degrees clockwise)"
 
 
 # --- trim ----------------------------------------------------------------------------------
@@ -222,9 +243,10 @@ class TrimValue(ValueType[Trim]):
     def format(self, value: Trim) -> str:
         return ",".join(f"{key}={text}" for key, text in value.items())
 
-    def describe(self) -> str:
+    def describe(self, code: Markup = plain) -> str:
+        sides = "/".join(code(key) for key in TRIM_KEYS[:6])
         return (
-            "border, or top;right;bottom;left (pixels, or fractions below 1); "
-            "or trim.top/trim.left/trim.width/trim.height; "
-            "trim.border.color, trim.border.tolerance (0-255), trim.border.keep (pixels)"
+            f"{code('border')}, or {code('top;right;bottom;left')} (pixels, or fractions "
+            f"below 1); or {sides}; {code('trim.border.color')}, "
+            f"{code('trim.border.tolerance')} (0-255), {code('trim.border.keep')} (pixels)"
         )

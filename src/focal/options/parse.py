@@ -7,7 +7,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from focal.errors import OptionError
-from focal.options.geometry_values import TRIM_KEYS, Gravity, build_trim
+from focal.options.geometry_values import TRIM_KEYS, build_trim
 from focal.options.model import DEFAULTS, SPECS, Options, OptionSpec
 from focal.options.values import python_to_text
 
@@ -131,7 +131,7 @@ def options_from_mapping(mapping: Mapping[str, Any]) -> Options:
 def normalize(options: Options) -> Options:
     """Drop what has no effect, so that equivalent option sets compare equal."""
     changes: dict[str, Any] = {}
-    if options.gravity.mode != "face" and options.zoom:
+    if not options.gravity.uses_faces and options.zoom:
         changes["zoom"] = 0.0
     if options.gamma == 0:
         changes["gamma"] = 1.0
@@ -157,7 +157,3 @@ def canonical_items(options: Options) -> list[tuple[str, str]]:
 def canonical(options: Options) -> str:
     """The identity of a transformation: two spellings of one transformation give one string."""
     return ",".join(f"{key}={value}" for key, value in canonical_items(options))
-
-
-def is_face_gravity(options: Options) -> bool:
-    return options.gravity == Gravity(mode="face")

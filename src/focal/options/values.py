@@ -8,15 +8,24 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from enum import StrEnum
+from typing import Any, Final, Generic, Literal, TypeVar
 
 import webcolors
 
 from focal.errors import OptionError
 
 T = TypeVar("T")
+E = TypeVar("E", bound=StrEnum)
+# How a description marks a literal a user types (a word, a key): plain in error messages,
+# as code in the README's option reference.
+Markup = Callable[[str], str]
+
+
+def plain(text: str) -> str:
+    return text
 
 
 class ValueType(Generic[T]):
@@ -28,7 +37,8 @@ class ValueType(Generic[T]):
     def format(self, value: T) -> str:
         raise NotImplementedError
 
-    def describe(self) -> str:
+    def describe(self, code: Markup = plain) -> str:
+        """The values allowed, in words; `code` marks what is typed as it is typed."""
         raise NotImplementedError
 
 
@@ -70,10 +80,11 @@ class Integer(ValueType[int]):
     def format(self, value: int) -> str:
         return str(value)
 
-    def describe(self) -> str:
+    def describe(self, code: Markup = plain) -> str:
         text = f"a whole number from {self.low} to {self.high}"
         if self.words:
-            text += " or one of " + ", ".join(self.words)
+            named = (f"{code(word)} ({number})" for word, number in self.words.items())
+            text += " or one of " + ", ".join(named)
         return text
 
 
@@ -95,7 +106,7 @@ class Decimal(ValueType[float]):
     def format(self, value: float) -> str:
         return format_number(value)
 
-    def describe(self) -> str:
+    def describe(self, code: Markup = plain) -> str:
         low = f"more than {format_number(self.low)}" if self.low_open else format_number(self.low)
         return f"a number from {low} to {format_number(self.high)}"
 
@@ -116,8 +127,31 @@ class Choice(ValueType[str]):
     def format(self, value: str) -> str:
         return value
 
-    def describe(self) -> str:
-        return "one of " + ", ".join(self.choices)
+    def describe(self, code: Markup = plain) -> str:
+        return "one of " + ", ".join(code(choice) for choice in self.choices)
+
+
+@dataclass(frozen=True)
+class EnumChoice(ValueType[E]):
+    """One word of a str-valued enum; its values are the public spellings."""
+
+    kind: type[E]
+    synonyms: Mapping[str, str] | None = None
+
+    def parse(self, name: str, text: str) -> E:
+        word = text.lower()
+        if self.synonyms and word in self.synonyms:
+            word = self.synonyms[word]
+        try:
+            return self.kind(word)
+        except ValueError:
+            raise OptionError(f"{name}={text!r} is not valid: expected {self.describe()}") from None
+
+    def format(self, value: E) -> str:
+        return str(value.value)
+
+    def describe(self, code: Markup = plain) -> str:
+        return "one of " + ", ".join(code(member.value) for member in self.kind)
 
 
 class Boolean(ValueType[bool]):
@@ -135,29 +169,35 @@ class Boolean(ValueType[bool]):
     def format(self, value: bool) -> str:
         return "true" if value else "false"
 
-    def describe(self) -> str:
-        return "true or false"
+    def describe(self, code: Markup = plain) -> str:
+        return f"{code('true')} or {code('false')}"
+
+
+AUTO: Final = "auto"
+Auto = Literal["auto"]
 
 
 @dataclass(frozen=True)
-class Size(ValueType["int | str"]):
-    """A pixel size, or 'auto' (chosen from the client's hints)."""
+class Size(ValueType["int | Auto"]):
+    """A pixel size; with `auto`, also the word auto (chosen later from the client's hints)."""
 
     high: int
+    auto: bool = False
 
-    def parse(self, name: str, text: str) -> int | str:
-        if text.lower() == "auto":
-            return "auto"
+    def parse(self, name: str, text: str) -> int | Auto:
+        if self.auto and text.lower() == AUTO:
+            return AUTO
         try:
             return Integer(1, self.high).parse(name, text)
         except OptionError:
             raise OptionError(f"{name}={text!r} is not valid: expected {self.describe()}") from None
 
-    def format(self, value: int | str) -> str:
+    def format(self, value: int | Auto) -> str:
         return str(value)
 
-    def describe(self) -> str:
-        return f"a whole number of pixels from 1 to {self.high}, or auto"
+    def describe(self, code: Markup = plain) -> str:
+        text = f"a whole number of pixels from 1 to {self.high}"
+        return f"{text}, or {code(AUTO)}" if self.auto else text
 
 
 # --- colours -----------------------------------------------------------------------------
@@ -247,8 +287,11 @@ class ColorValue(ValueType[Color]):
     def format(self, value: Color) -> str:
         return str(value)
 
-    def describe(self) -> str:
-        return "a CSS colour: a name, #rrggbb, #rrggbbaa, rgb(r,g,b) or rgba(r,g,b,a)"
+    def describe(self, code: Markup = plain) -> str:
+        spellings = ("#rgb", "#rgba", "#rrggbb", "#rrggbbaa", "rgb(r,g,b)", "rgba(r,g,b,a)")
+        return f"a CSS colour: a name, {', '.join(code(s) for s in spellings[:-1])} or " + code(
+            spellings[-1]
+        )
 
 
 def python_to_text(value: Any) -> str:

@@ -2,7 +2,7 @@
 
 from focal.pipeline.executor import Output, OutputSpec, measure, run
 from focal.pipeline.geometry import Box
-from focal.pipeline.operations import OPERATIONS, Operation, make_operation
+from focal.pipeline.operations import OPERATIONS, Operation
 from focal.pipeline.source import Limits, SourceInfo, check_decodes, probe
 from focal.pipeline.url_order import url_operations, url_output
 
@@ -15,7 +15,6 @@ __all__ = [
     "OutputSpec",
     "SourceInfo",
     "check_decodes",
-    "make_operation",
     "measure",
     "probe",
     "run",

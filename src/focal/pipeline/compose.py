@@ -14,7 +14,7 @@ from focal.errors import ErrorKind, FocalError
 from focal.pipeline.deadline import Deadline
 from focal.pipeline.executor import Output, OutputSpec, render, run
 from focal.pipeline.geometry import Box
-from focal.pipeline.operations import DrawOp, Operation, ResizeOp
+from focal.pipeline.operations import DrawOp, Operation
 from focal.pipeline.source import Limits, SourceInfo, probe
 
 Faces = tuple[Box, ...] | None
@@ -35,7 +35,7 @@ def inputs_needing_faces(operations: Sequence[Operation]) -> set[int]:
     return {
         index
         for index, chain in _chains(operations)
-        if any(isinstance(op, ResizeOp) and op.gravity.mode == "face" for op in chain)
+        if any(op.needs_faces for op in chain)
     }
 
 

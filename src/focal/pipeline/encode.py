@@ -21,6 +21,9 @@ MEDIA_TYPES = {
     "gif": "image/gif",
 }
 DEFAULT_QUALITY = 85
+# What every browser shows: JPEG, or PNG when the result keeps transparency. Only the
+# finished pixels can decide between the two, so a caller asks for the pair.
+JPEG_OR_PNG = "jpeg-or-png"
 # Originals whose format browsers cannot show are delivered as JPEG (or PNG with alpha).
 _SAME_AS_SOURCE = {
     "image/jpeg": "jpeg",
@@ -47,49 +50,25 @@ class Encoding:
         return MEDIA_TYPES[self.format]
 
 
-def accepts(accept: str, media_type: str) -> bool:
-    """Whether an Accept header names `media_type` explicitly with a non-zero q."""
-    for item in accept.lower().split(","):
-        kind, _, params = item.strip().partition(";")
-        if kind.strip() != media_type:
-            continue
-        for param in params.split(";"):
-            name, _, value = param.strip().partition("=")
-            if name == "q":
-                try:
-                    return float(value) > 0
-                except ValueError:
-                    return False
-        return True
-    return False
-
-
 def choose_format(
-    requested: str | None,
-    source: SourceInfo,
-    accept: str,
-    *,
-    keeps_alpha: bool,
-    animated: bool,
+    requested: str | None, source: SourceInfo, *, keeps_alpha: bool, animated: bool
 ) -> str:
-    """The output format for a requested one: explicit, negotiated (auto) or the source's."""
-    if requested not in (None, "auto"):
-        assert requested is not None
-        if requested == "avif" and animated:
-            return "webp"  # AVIF animation is not supported by the encoder: keep it moving
-        return requested
-    if requested == "auto":
-        if animated:
-            return "webp" if accepts(accept, "image/webp") else "gif"
-        if accepts(accept, "image/avif"):
-            return "avif"
-        if accepts(accept, "image/webp"):
-            return "webp"
+    """The format to write: the one requested (negotiated by the caller for format=auto),
+    JPEG_OR_PNG decided by the result's alpha, or the source's when none is requested."""
+    if requested is None:
+        requested = _SAME_AS_SOURCE.get(source.format, JPEG_OR_PNG)
+    if requested == JPEG_OR_PNG:
         return "png" if keeps_alpha else "jpeg"
-    same = _SAME_AS_SOURCE.get(source.format)
-    if same is not None:
-        return same
-    return "png" if keeps_alpha else "jpeg"
+    if requested not in MEDIA_TYPES:
+        raise FocalError(
+            ErrorKind.BAD_OPTIONS,
+            f"format={requested!r} cannot be written here: format=auto is chosen from the "
+            "client's Accept header before the pipeline runs; write one of "
+            + ", ".join(MEDIA_TYPES),
+        )
+    if requested == "avif" and animated:
+        return "webp"  # AVIF animation is not supported by the encoder: keep it moving
+    return requested
 
 
 def _keep(metadata: str) -> int:

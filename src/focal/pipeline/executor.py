@@ -19,8 +19,7 @@ from focal.pipeline.deadline import Deadline
 from focal.pipeline.encode import Encoding, choose_format, encode
 from focal.pipeline.frames import Canvas
 from focal.pipeline.geometry import Box
-from focal.pipeline.gravity import face_region
-from focal.pipeline.operations import Operation, ResizeOp
+from focal.pipeline.operations import Operation
 from focal.pipeline.source import (
     Limits,
     SourceInfo,
@@ -33,7 +32,9 @@ from focal.vips import error_detail, load_options
 
 @dataclass(frozen=True)
 class OutputSpec:
-    """What the caller wants written: format (None: like the source), quality and the rest."""
+    """What the caller wants written: format (None: like the source; JPEG_OR_PNG: by the
+    result's alpha), quality and the rest. No request header reaches the pipeline: the
+    caller negotiates format=auto into one of these."""
 
     format: str | None = None
     quality: int | None = None
@@ -41,7 +42,6 @@ class OutputSpec:
     metadata: str = "copyright"
     anim: bool = True
     background: Color | None = None
-    accept: str = ""
 
 
 @dataclass(frozen=True)
@@ -69,30 +69,28 @@ def _dry_canvas(source: SourceInfo, pages: int, faces: tuple[Box, ...] | None) -
 def _load_scale(
     operations: Sequence[Operation], source: SourceInfo, faces: tuple[Box, ...] | None
 ) -> tuple[float, float]:
-    """How much the operations up to the first resize let us shrink on load, per source axis."""
+    """How much the operations up to the one that sets the scale let us shrink on load, per
+    source axis."""
     prefix: list[Operation] = []
-    resize: ResizeOp | None = None
+    scaling: Operation | None = None
     for op in operations:
-        if isinstance(op, ResizeOp):
-            resize = op
+        if op.sets_load_scale:
+            scaling = op
             break
-        if not op.predictable or op.name not in ("trim", "flip", "rotate"):
+        if not (op.predictable and op.runs_on_shrunk):
             return 1.0, 1.0
         prefix.append(op)
-    if resize is None:
+    if scaling is None:
         return 1.0, 1.0
     canvas = _dry_canvas(source, 1, faces)
     turns = 0
     for op in prefix:
         canvas = op.apply(canvas)
         turns += op.quarter_turns()
-    region = face_region(canvas, resize)
-    if region is not None:
-        canvas = region.canvas
-    plan = resize.plan(canvas.width, canvas.height)
-    if plan is None:
+    scale = scaling.load_scale(canvas)
+    if scale is None:
         return 1.0, 1.0
-    sx, sy = plan.scaled[0] / canvas.width, plan.scaled[1] / canvas.height
+    sx, sy = scale
     return (sy, sx) if turns % 2 else (sx, sy)
 
 
@@ -124,7 +122,7 @@ def _load(
     rescaled: list[Operation] = []
     turns = 0
     for index, op in enumerate(operations):
-        if isinstance(op, ResizeOp):
+        if op.sets_load_scale:
             rescaled.extend(operations[index:])
             break
         rescaled.append(op.rescaled(fy, fx) if turns % 2 else op.rescaled(fx, fy))
@@ -229,9 +227,7 @@ def run(
         keeps_alpha = bool(canvas.image.hasalpha()) and not (
             output.background is not None and output.background.opaque
         )
-        fmt = choose_format(
-            output.format, source, output.accept, keeps_alpha=keeps_alpha, animated=pages > 1
-        )
+        fmt = choose_format(output.format, source, keeps_alpha=keeps_alpha, animated=pages > 1)
         animated = pages > 1 and fmt in ("webp", "gif")
         # Planned, not yet computed: the cost is refused before any pixel of it is made.
         check_output_budget(canvas.width, canvas.height, pages if animated else 1, fmt, limits)

@@ -6,9 +6,10 @@ No pixels here, only sizes and rectangles, so every rule can be checked exactly.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from focal.errors import OptionError
+from focal.options import Fit
 
 
 @dataclass(frozen=True)
@@ -72,8 +73,96 @@ def target_box(
     return float(width), float(height)
 
 
+@dataclass(frozen=True)
+class FitBox:
+    """What a fit planner reads: the source's size and the box it is fitted to."""
+
+    source: tuple[int, int]
+    box: tuple[float, float]  # a missing side already follows the source's aspect ratio
+    both: bool  # both width and height were given
+
+    @property
+    def contain(self) -> float:
+        """The scale that fits the source inside the box."""
+        return min(self.box[0] / self.source[0], self.box[1] / self.source[1])
+
+    @property
+    def cover(self) -> float:
+        """The scale that makes the source cover the box."""
+        return max(self.box[0] / self.source[0], self.box[1] / self.source[1])
+
+    @property
+    def exact(self) -> tuple[int, int]:
+        """The box in whole pixels."""
+        return _round(self.box[0]), _round(self.box[1])
+
+    def scaled(self, scale: float) -> tuple[int, int]:
+        return _round(self.source[0] * scale), _round(self.source[1] * scale)
+
+
+def _scale_down(fit: FitBox) -> ResizePlan:
+    return ResizePlan(fit.scaled(min(fit.contain, 1.0)))
+
+
+def _contain(fit: FitBox) -> ResizePlan:
+    return ResizePlan(fit.scaled(fit.contain))
+
+
+def _scale_up(fit: FitBox) -> ResizePlan:
+    return ResizePlan(fit.scaled(max(fit.contain, 1.0)))
+
+
+def _squeeze(fit: FitBox) -> ResizePlan:
+    return ResizePlan(fit.exact)
+
+
+def _pad(fit: FitBox) -> ResizePlan:
+    return ResizePlan(fit.scaled(fit.contain), canvas=fit.exact if fit.both else None)
+
+
+def _cover(fit: FitBox) -> ResizePlan:
+    return ResizePlan(fit.scaled(fit.cover), crop=fit.exact)
+
+
+def _crop(fit: FitBox) -> ResizePlan:
+    inner = fit.scaled(min(fit.cover, 1.0))
+    box_w, box_h = fit.exact
+    return ResizePlan(inner, crop=(min(box_w, inner[0]), min(box_h, inner[1])))
+
+
+def _aspect_crop(fit: FitBox) -> ResizePlan:
+    if fit.cover <= 1.0:
+        return _cover(fit)
+    # Too small to cover the box: keep the target's aspect ratio without enlarging.
+    (src_w, src_h), (box_w, box_h) = fit.source, fit.box
+    aspect = box_w / box_h
+    crop_w, crop_h = min(float(src_w), src_h * aspect), min(float(src_h), src_w / aspect)
+    return ResizePlan((src_w, src_h), crop=(_round(crop_w), _round(crop_h)))
+
+
+@dataclass(frozen=True)
+class FitRule:
+    """What one fit mode does: its planner, and whether it cuts the image by gravity."""
+
+    plan: Callable[[FitBox], ResizePlan]
+    # A cut placed by gravity: a face region is first grown to the box's aspect ratio.
+    crops: bool = False
+
+
+PLANNERS: Mapping[Fit, FitRule] = {
+    Fit.SCALE_DOWN: FitRule(_scale_down),
+    Fit.CONTAIN: FitRule(_contain),
+    Fit.COVER: FitRule(_cover, crops=True),
+    Fit.CROP: FitRule(_crop, crops=True),
+    Fit.ASPECT_CROP: FitRule(_aspect_crop, crops=True),
+    Fit.PAD: FitRule(_pad),
+    Fit.SQUEEZE: FitRule(_squeeze),
+    Fit.SCALE_UP: FitRule(_scale_up),
+}
+
+
 def plan_resize(
-    fit: str, width: int | None, height: int | None, source: tuple[int, int]
+    fit: Fit, width: int | None, height: int | None, source: tuple[int, int]
 ) -> ResizePlan | None:
     """How `fit` turns an image of size `source` into one for the width × height box.
 
@@ -82,40 +171,7 @@ def plan_resize(
     box = target_box(width, height, source)
     if box is None:
         return None
-    src_w, src_h = source
-    box_w, box_h = box
-    both = width is not None and height is not None
-    contain = min(box_w / src_w, box_h / src_h)
-    cover = max(box_w / src_w, box_h / src_h)
-
-    def scaled(scale: float) -> tuple[int, int]:
-        return _round(src_w * scale), _round(src_h * scale)
-
-    if fit == "scale-down":
-        return ResizePlan(scaled(min(contain, 1.0)))
-    if fit == "contain":
-        return ResizePlan(scaled(contain))
-    if fit == "scale-up":
-        return ResizePlan(scaled(max(contain, 1.0)))
-    if fit == "squeeze":
-        return ResizePlan((_round(box_w), _round(box_h)))
-    if fit == "pad":
-        inner = scaled(contain)
-        return ResizePlan(inner, canvas=(_round(box_w), _round(box_h)) if both else None)
-    if fit == "cover":
-        return ResizePlan(scaled(cover), crop=(_round(box_w), _round(box_h)))
-    if fit == "crop":
-        scale = min(cover, 1.0)
-        inner = scaled(scale)
-        return ResizePlan(inner, crop=(min(_round(box_w), inner[0]), min(_round(box_h), inner[1])))
-    if fit == "aspect-crop":
-        if cover <= 1.0:
-            return ResizePlan(scaled(cover), crop=(_round(box_w), _round(box_h)))
-        # Too small to cover the box: keep the target's aspect ratio without enlarging.
-        aspect = box_w / box_h
-        crop_w, crop_h = min(float(src_w), src_h * aspect), min(float(src_h), src_w / aspect)
-        return ResizePlan((src_w, src_h), crop=(_round(crop_w), _round(crop_h)))
-    raise OptionError(f"fit={fit!r} is not valid")
+    return PLANNERS[fit].plan(FitBox(source, box, both=width is not None and height is not None))
 
 
 def place_by_fraction(size: int, cut: int, fraction: float) -> int:

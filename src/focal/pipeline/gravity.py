@@ -10,14 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from focal.options import Gravity
+from focal.options import Gravity, GravityMode
 from focal.pipeline.frames import Canvas
-from focal.pipeline.geometry import Box, center_on, place_by_fraction, target_box
+from focal.pipeline.geometry import PLANNERS, Box, center_on, place_by_fraction, target_box
 
 if TYPE_CHECKING:
     from focal.pipeline.operations import ResizeOp
-
-CROPPING_FITS = ("cover", "crop", "aspect-crop")
 
 
 @dataclass(frozen=True)
@@ -56,13 +54,14 @@ def grow_to_aspect(
 
 def face_region(canvas: Canvas, resize: ResizeOp) -> FaceRegion | None:
     """The region around the faces that replaces the image for the resize; None if no faces."""
-    if resize.gravity.mode != "face" or not canvas.faces:
+    if not resize.gravity.uses_faces or not canvas.faces:
         return None
     width, height = canvas.width, canvas.height
     box = outer_box(canvas.faces)
     focal_x, focal_y = box.center
     region_w, region_h = zoomed_size(box, resize.zoom, width, height)
-    if resize.fit in CROPPING_FITS and resize.width is not None and resize.height is not None:
+    crops = PLANNERS[resize.fit].crops
+    if crops and resize.width is not None and resize.height is not None:
         region_w, region_h = grow_to_aspect(
             (region_w, region_h), resize.width / resize.height, width, height
         )
@@ -86,7 +85,7 @@ def cut_offset(
         sy = height / region.canvas.height
         focal_x, focal_y = region.focal[0] * sx, region.focal[1] * sy
         return center_on(width, cut_w, focal_x), center_on(height, cut_h, focal_y)
-    if gravity.mode == "auto" and not canvas.measure_only:
+    if gravity.mode is GravityMode.AUTO and not canvas.measure_only:
         first = canvas.frames()[0]
         _, found = first.smartcrop(
             cut_w, cut_h, interesting="attention", attention_x=True, attention_y=True
@@ -95,7 +94,7 @@ def cut_offset(
             center_on(width, cut_w, found["attention_x"]),
             center_on(height, cut_h, found["attention_y"]),
         )
-    if gravity.mode == "point":
+    if gravity.mode is GravityMode.POINT:
         return (
             place_by_fraction(width, cut_w, gravity.x),
             place_by_fraction(height, cut_h, gravity.y),

@@ -1,20 +1,21 @@
 """The operations a pipeline runs, each one small, looked up by name in one registry.
 
-Every operation takes a Canvas and returns a Canvas. Operations that change the size know
-their output size in advance (`output_size`) so the loader can shrink on load, and they
-carry face boxes along with the pixels.
+Every operation takes a Canvas and returns a Canvas, carrying face boxes along with the
+pixels. What the executor needs to know of a step (may it run on an original decoded
+shrunk? does it set the scale to decode at? does it need the faces?) the step says through
+the attributes of `Operation`, never by its class.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import pyvips
 
 from focal.errors import OptionError
-from focal.options import SPECS, Color, Gravity, Trim
+from focal.options import SPECS, Color, Fit, Gravity, GravityMode, Trim
 from focal.options.model import MAX_SIDE
 from focal.options.values import Choice, Decimal, Integer
 from focal.pipeline import gravity as gravity_rules
@@ -45,12 +46,24 @@ class Operation:
     resizes: ClassVar[bool] = True
     # The fields that make up the step, with their JSON form; anything else is working state.
     parameters: ClassVar[Mapping[str, Parameter]] = {}
+    # True for a step that means the same on an original decoded already shrunk, once its
+    # pixel lengths are `rescaled`: such steps may come before the one that sets the scale.
+    runs_on_shrunk: ClassVar[bool] = False
+    # True for the step whose scale the original may be decoded at (shrink-on-load): the
+    # steps after it run on its result as they are.
+    sets_load_scale: ClassVar[bool] = False
+
+    @property
+    def needs_faces(self) -> bool:
+        """Whether the faces of the input must be found before this step runs."""
+        return False
 
     def apply(self, canvas: Canvas) -> Canvas:
         raise NotImplementedError
 
-    def output_size(self, width: int, height: int) -> tuple[int, int]:
-        return width, height
+    def load_scale(self, canvas: Canvas) -> tuple[float, float] | None:
+        """With `sets_load_scale`: the scale (x, y) this step gives `canvas`; None: none."""
+        return None
 
     def quarter_turns(self) -> int:
         return 0
@@ -99,6 +112,7 @@ def _length(value: float, size: int) -> float:
 class TrimOp(Operation):
     name: ClassVar[str] = "trim"
     parameters: ClassVar[Mapping[str, Parameter]] = {"trim": TrimParameter()}
+    runs_on_shrunk: ClassVar[bool] = True
     trim: Trim
     scale: tuple[float, float] = (1.0, 1.0)  # pixel lengths were given for the unscaled image
 
@@ -128,10 +142,6 @@ class TrimOp(Operation):
         if kept_w < 1 or kept_h < 1:
             raise OptionError(f"trim removes the whole image ({width}×{height} px): trim less")
         return Box(left, top, kept_w, kept_h)
-
-    def output_size(self, width: int, height: int) -> tuple[int, int]:
-        region = self.region(width, height)
-        return int(region.width), int(region.height)
 
     def rescaled(self, sx: float, sy: float) -> Operation:
         return replace(self, scale=(self.scale[0] * sx, self.scale[1] * sy))
@@ -187,6 +197,7 @@ def _clip(box: Box, width: float, height: float) -> Box | None:
 class FlipOp(Operation):
     name: ClassVar[str] = "flip"
     parameters: ClassVar[Mapping[str, Parameter]] = {"direction": _option("flip")}
+    runs_on_shrunk: ClassVar[bool] = True
     direction: str  # h, v or hv
 
     def apply(self, canvas: Canvas) -> Canvas:
@@ -211,13 +222,11 @@ class FlipOp(Operation):
 class RotateOp(Operation):
     name: ClassVar[str] = "rotate"
     parameters: ClassVar[Mapping[str, Parameter]] = {"angle": _option("rotate")}
+    runs_on_shrunk: ClassVar[bool] = True
     angle: int  # 90, 180 or 270, clockwise
 
     def quarter_turns(self) -> int:
         return self.angle // 90 % 4
-
-    def output_size(self, width: int, height: int) -> tuple[int, int]:
-        return (height, width) if self.quarter_turns() % 2 else (width, height)
 
     def apply(self, canvas: Canvas) -> Canvas:
         turns = self.quarter_turns()
@@ -242,6 +251,7 @@ class ResizeOp(Operation):
     """Scale by `fit` into width × height, cutting by gravity or padding with background."""
 
     name: ClassVar[str] = "resize"
+    sets_load_scale: ClassVar[bool] = True
     parameters: ClassVar[Mapping[str, Parameter]] = {
         "width": _SIDE,
         "height": _SIDE,
@@ -252,17 +262,26 @@ class ResizeOp(Operation):
     }
     width: int | None
     height: int | None
-    fit: str = "scale-down"
+    fit: Fit = Fit.SCALE_DOWN
     gravity: Gravity = Gravity()
     zoom: float = 0.0
     background: Color | None = None
 
+    @property
+    def needs_faces(self) -> bool:
+        return self.gravity.uses_faces
+
     def plan(self, width: int, height: int) -> ResizePlan | None:
         return plan_resize(self.fit, self.width, self.height, (width, height))
 
-    def output_size(self, width: int, height: int) -> tuple[int, int]:
-        plan = self.plan(width, height)
-        return plan.output if plan else (width, height)
+    def load_scale(self, canvas: Canvas) -> tuple[float, float] | None:
+        region = gravity_rules.face_region(canvas, self)
+        if region is not None:
+            canvas = region.canvas
+        plan = self.plan(canvas.width, canvas.height)
+        if plan is None:
+            return None
+        return plan.scaled[0] / canvas.width, plan.scaled[1] / canvas.height
 
     def apply(self, canvas: Canvas) -> Canvas:
         source = (canvas.width, canvas.height)
@@ -304,7 +323,7 @@ def _cut(
     region: gravity_rules.FaceRegion | None,
 ) -> Canvas:
     width, height = size
-    if gravity.mode == "auto" and region is None and not canvas.measure_only:
+    if gravity.mode is GravityMode.AUTO and region is None and not canvas.measure_only:
         # Attention analysis reads the pixels once and the cut reads them again: keep the
         # (already shrunk) image in memory rather than decode the original twice.
         canvas = canvas.with_image(canvas.image.copy_memory())
@@ -585,11 +604,6 @@ def _kind(name: object) -> type[Operation]:
     if kind is None:
         raise malformed(f"unknown operation {name!r}; known: {', '.join(OPERATIONS)}")
     return kind
-
-
-def make_operation(name: str, **params: Any) -> Operation:
-    """The one generic way to build an operation from its name."""
-    return _kind(name)(**params)
 
 
 def operation_from_dict(document: JSON) -> Operation:

@@ -48,7 +48,7 @@ def url_operations(options: Options) -> list[Operation]:
     width = _scaled_side("width", options.width, options.dpr)
     height = _scaled_side("height", options.height, options.dpr)
     # gravity=face without a size still cuts the region around the faces (zoom decides it).
-    if width is not None or height is not None or options.gravity.mode == "face":
+    if width is not None or height is not None or options.gravity.uses_faces:
         operations.append(
             ResizeOp(
                 width=width,
@@ -71,16 +71,24 @@ def url_operations(options: Options) -> list[Operation]:
     return operations
 
 
-def url_output(options: Options, accept: str, *, slow_connection: bool = False) -> OutputSpec:
+def url_output(
+    options: Options, *, negotiated: str | None = None, slow_connection: bool = False
+) -> OutputSpec:
+    """What to write for one URL's options; `negotiated`: the format format=auto stands for
+    with this client (chosen by the caller from its Accept header)."""
+    fmt = options.format
+    if fmt == "auto":
+        if negotiated is None:
+            raise OptionError("format=auto needs the client's Accept header, which this lacks")
+        fmt = negotiated
     quality = options.quality
     if slow_connection and options.slow_connection_quality is not None:
         quality = options.slow_connection_quality
     return OutputSpec(
-        format=options.format,
+        format=fmt,
         quality=quality,
         fast=options.compression == "fast",
         metadata=options.metadata,
         anim=options.anim,
         background=options.background,
-        accept=accept,
     )

@@ -6,11 +6,11 @@ Answers use the hosted product's envelope: `{result, success, errors, messages}`
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 
@@ -18,11 +18,9 @@ from focal.catalog import ImageRecord, VariantRecord
 from focal.catalog.images import MAX_PAGE, encode_metadata
 from focal.errors import ErrorKind, FocalError
 from focal.json_input import load_json, validated
-from focal.options import FITS
-from focal.options.model import MAX_SIDE
 from focal.server.auth import authorize
 from focal.server.responses import delivery_response
-from focal.service.hosted import HostedImages, describe
+from focal.service.hosted import HostedImages, checked_variant_options, describe
 
 router = APIRouter()
 ENVELOPED_PATHS = ("/images/v1", "/images/v2", "/upload/")
@@ -248,17 +246,12 @@ class _Body(BaseModel):
 
 
 class _VariantOptions(_Body):
-    fit: str = "scale-down"
-    metadata: Literal["keep", "copyright", "none"] = "none"
-    width: int | None = Field(default=None, ge=1, le=MAX_SIDE)
-    height: int | None = Field(default=None, ge=1, le=MAX_SIDE)
+    """The shape and types only: the values are checked by focal.options, as in a URL."""
 
-    @field_validator("fit")
-    @classmethod
-    def _known_fit(cls, fit: str) -> str:
-        if fit not in FITS:
-            raise ValueError(f"should be one of {', '.join(FITS)}")
-        return fit
+    fit: str = "scale-down"
+    metadata: str = "none"
+    width: int | None = None
+    height: int | None = None
 
 
 class _VariantBody(_Body):
@@ -279,10 +272,11 @@ def _variant_from(body: Any, name: str | None) -> VariantRecord:
         raise FocalError(
             ErrorKind.BAD_REQUEST, "a variant needs an id: letters, digits, '-' or '_'"
         )
-    options = variant.options
+    options = checked_variant_options(variant.options.model_dump())
+    assert not isinstance(options.width, str)  # a JSON number: never width=auto
     return VariantRecord(
         name=name,
-        fit=options.fit,
+        fit=options.fit.value,
         width=options.width,
         height=options.height,
         metadata=options.metadata,

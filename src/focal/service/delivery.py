@@ -26,7 +26,7 @@ from focal.options import Options, canonical, parse_options
 from focal.pipeline import probe
 from focal.request_context import note
 from focal.service.faces import FaceLocator, FaceLookup, content_hash, detector_identity
-from focal.service.hints import ClientHints
+from focal.service.hints import ClientHints, client_headers, client_identity
 from focal.service.jobs import ImageJobs
 from focal.service.metering import Clock, Meter, transformation_key
 from focal.service.result_cache import CachedResult, ResultCache, result_key
@@ -133,24 +133,10 @@ class DeliveryService:
         self, options: Options, canonical_options: str, hints: ClientHints, fingerprint: str
     ) -> str:
         """Everything the response depends on: source, options, and the client facts used."""
-        parts = [fingerprint, canonical_options]
-        if options.format == "auto":
-            parts.append("accept=" + hints.format_class())
-        if options.width == "auto":
-            parts.append(f"width={hints.auto_width()}")
-        if options.slow_connection_quality is not None:
-            parts.append(f"slow={hints.slow_connection()}")
-        return "\n".join(parts)
+        return "\n".join([fingerprint, canonical_options, *client_identity(options, hints)])
 
     def _vary(self, options: Options) -> str | None:
-        vary = []
-        if options.format == "auto":
-            vary.append("Accept")
-        if options.width == "auto":
-            vary += ["Sec-CH-Width", "Width", "Sec-CH-Viewport-Width", "Sec-CH-UA-Mobile"]
-        if options.slow_connection_quality is not None:
-            vary += ["Save-Data", "ECT", "RTT", "Downlink"]
-        return ", ".join(vary) or None
+        return ", ".join(client_headers(options)) or None
 
     async def deliver(self, options_text: str, source: str, headers: Mapping[str, str]) -> Delivery:
         """`headers` with lower-case names."""
@@ -279,7 +265,7 @@ class DeliveryService:
             source = await self.jobs.run(probe, data, self.limits)
             lookup = None
             extra: dict[str, str] = {}
-            if options.gravity.mode == "face":
+            if options.gravity.uses_faces:
                 lookup = await self.locate_faces(data)
                 extra["Focal-Gravity"] = _describe_gravity(lookup)
             result = await self.jobs.run(

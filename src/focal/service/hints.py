@@ -1,13 +1,20 @@
-"""What a request's headers say about its client: accepted formats, width, connection speed."""
+"""What a request's headers say about its client: accepted formats, width, connection speed.
+
+Everything a response takes from its client is decided here, once: the format format=auto
+stands for, the width width=auto stands for, the quality on a slow connection, and what these
+add to the variant's identity and to `Vary`. The pipeline sees none of the headers.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from focal.options import AUTO, Options
 from focal.options.model import MAX_SIDE
-from focal.pipeline.encode import accepts
+from focal.pipeline.encode import JPEG_OR_PNG
 
 MOBILE_WIDTH = 768
 DESKTOP_WIDTH = 1200
@@ -23,6 +30,23 @@ def _number(text: str | None) -> float | None:
     except ValueError:
         return None
     return value if math.isfinite(value) else None  # "inf" is no width a client can have
+
+
+def accepts(accept: str, media_type: str) -> bool:
+    """Whether an Accept header names `media_type` explicitly with a non-zero q."""
+    for item in accept.lower().split(","):
+        kind, _, params = item.strip().partition(";")
+        if kind.strip() != media_type:
+            continue
+        for param in params.split(";"):
+            name, _, value = param.strip().partition("=")
+            if name == "q":
+                try:
+                    return float(value) > 0
+                except ValueError:
+                    return False
+        return True
+    return False
 
 
 @dataclass(frozen=True)
@@ -79,3 +103,56 @@ class ClientHints:
         if accepts(self.accept, "image/webp"):
             return "webp"
         return "legacy"
+
+    def negotiated_format(self, *, animated: bool) -> str:
+        """What format=auto writes for this client: AVIF, WebP, else what every browser shows
+        (GIF for an animation, JPEG or PNG for a still)."""
+        if animated:
+            return "webp" if accepts(self.accept, "image/webp") else "gif"
+        chosen = self.format_class()
+        return JPEG_OR_PNG if chosen == "legacy" else chosen
+
+
+@dataclass(frozen=True)
+class _ClientFact:
+    """One thing a response may take from its client: when, its identity part, its headers."""
+
+    applies: Callable[[Options], bool]
+    identity: Callable[[ClientHints], str]
+    headers: tuple[str, ...]
+
+
+_CLIENT_FACTS = (
+    _ClientFact(
+        lambda options: options.format == "auto",
+        lambda hints: "accept=" + hints.format_class(),
+        ("Accept",),
+    ),
+    _ClientFact(
+        lambda options: options.width == AUTO,
+        lambda hints: f"width={hints.auto_width()}",
+        ("Sec-CH-Width", "Width", "Sec-CH-Viewport-Width", "Sec-CH-UA-Mobile"),
+    ),
+    _ClientFact(
+        lambda options: options.slow_connection_quality is not None,
+        lambda hints: f"slow={hints.slow_connection()}",
+        ("Save-Data", "ECT", "RTT", "Downlink"),
+    ),
+)
+
+
+def client_identity(options: Options, hints: ClientHints) -> list[str]:
+    """The client facts the response to `options` depends on, as parts of its identity."""
+    return [fact.identity(hints) for fact in _CLIENT_FACTS if fact.applies(options)]
+
+
+def client_headers(options: Options) -> list[str]:
+    """The request headers the response to `options` depends on (its `Vary`)."""
+    return [name for fact in _CLIENT_FACTS if fact.applies(options) for name in fact.headers]
+
+
+def for_client(options: Options, hints: ClientHints) -> Options:
+    """Options with width=auto replaced by the width chosen for this client."""
+    if options.width == AUTO:
+        return dataclasses.replace(options, width=hints.auto_width())
+    return options

@@ -23,8 +23,8 @@ from focal.catalog import (
     validate_image_id,
 )
 from focal.config import Settings
-from focal.errors import ErrorKind, FocalError
-from focal.options import parse_options
+from focal.errors import ErrorKind, FocalError, OptionError
+from focal.options import Options, options_from_mapping, parse_options
 from focal.pipeline import Limits, SourceInfo, check_decodes
 from focal.service.delivery import Delivery, DeliveryService
 from focal.service.hints import ClientHints
@@ -63,13 +63,32 @@ def signature(key: str, path: str, expires: int) -> str:
     return hmac.new(key.encode(), message, hashlib.sha256).hexdigest()
 
 
-def variant_options(variant: VariantRecord) -> str:
-    parts = [f"fit={variant.fit}", f"metadata={variant.metadata}"]
-    if variant.width:
-        parts.append(f"width={variant.width}")
-    if variant.height:
-        parts.append(f"height={variant.height}")
-    return ",".join(parts)
+VARIANT_OPTIONS = ("fit", "width", "height", "metadata")  # what a named variant may set
+
+
+def checked_variant_options(values: Mapping[str, Any], what: str = "the variant") -> Options:
+    """A named variant's option values, checked one by one by the URL form's parser, so a
+    variant is valid exactly when its options would be in a URL; a problem names its field."""
+    for key in VARIANT_OPTIONS:
+        try:
+            options_from_mapping({key: values.get(key)})
+        except OptionError as error:
+            raise FocalError(
+                ErrorKind.BAD_REQUEST, f"{what} has a bad 'options.{key}': {error.message}"
+            ) from None
+    return options_from_mapping({key: values.get(key) for key in VARIANT_OPTIONS})
+
+
+def variant_options(variant: VariantRecord) -> Options:
+    """The options a named variant stands for."""
+    return checked_variant_options(
+        {
+            "fit": variant.fit,
+            "width": variant.width,
+            "height": variant.height,
+            "metadata": variant.metadata,
+        }
+    )
 
 
 def _now() -> datetime:
@@ -360,8 +379,8 @@ class HostedImages:
         ):
             raise FocalError(ErrorKind.ACCESS_DENIED, f"the signature of this {what} is wrong")
 
-    async def _options(self, record: ImageRecord, name: str) -> tuple[str, bool]:
-        """Options text for a variant name or a flexible option string; and if signing applies."""
+    async def _options(self, record: ImageRecord, name: str) -> tuple[Options, bool]:
+        """Options of a variant name or a flexible option string; and if signing applies."""
         variant = await asyncio.to_thread(self.catalog.get_variant, name)
         if variant is not None:
             signed = record.require_signed_urls and not variant.never_require_signed_urls
@@ -380,7 +399,7 @@ class HostedImages:
                 "flexible variants are not allowed for images that require signed URLs: "
                 "use a named variant",
             )
-        return name, False
+        return parse_options(name), False
 
     async def deliver(
         self,
@@ -393,10 +412,9 @@ class HostedImages:
         record = await self.get(image_id)
         if record.draft:
             raise FocalError(ErrorKind.NOT_FOUND, f"image {image_id!r} has not been uploaded yet")
-        options_text, signed = await self._options(record, variant)
+        options, signed = await self._options(record, variant)
         if signed:
             await self.verify_signature(path, query, what="image")
-        options = parse_options(options_text)
         hints = ClientHints.from_headers(headers)
         ttl = self.settings.browser_ttl
         visibility = "private" if record.require_signed_urls else "public"
@@ -434,4 +452,4 @@ def describe(record: ImageRecord, variant_urls: list[str]) -> dict[str, Any]:
     return described
 
 
-__all__ = ["HostedImages", "describe", "signature", "variant_options"]
+__all__ = ["HostedImages", "checked_variant_options", "describe", "signature", "variant_options"]

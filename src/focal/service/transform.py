@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +18,7 @@ from focal.pipeline import (
     url_output,
 )
 from focal.service.faces import FaceLookup
-from focal.service.hints import ClientHints
+from focal.service.hints import ClientHints, for_client
 
 
 def limits_from(settings: Settings) -> Limits:
@@ -32,13 +31,6 @@ def limits_from(settings: Settings) -> Limits:
         max_gif_output_pixels=settings.max_gif_output_pixels,
         transform_timeout=settings.transform_timeout,
     )
-
-
-def resolve_for_client(options: Options, hints: ClientHints) -> Options:
-    """Options with what depends on the client filled in (width=auto)."""
-    if options.width == "auto":
-        return dataclasses.replace(options, width=hints.auto_width())
-    return options
 
 
 @dataclass(frozen=True)
@@ -57,7 +49,7 @@ def transform(
     source: SourceInfo | None = None,
 ) -> Output | Described:
     """`source`: the original's `probe`, when the caller checked it already (before faces)."""
-    options = resolve_for_client(options, hints)
+    options = for_client(options, hints)
     faces = lookup.faces if lookup is not None else None
     source = source or probe(data, limits)
     operations = url_operations(options)
@@ -80,5 +72,9 @@ def transform(
         if lookup is not None and lookup.faces is not None:
             body["faces"] = lookup.describe()
         return Described(body)
-    output = url_output(options, hints.accept, slow_connection=hints.slow_connection())
+    output = url_output(
+        options,
+        negotiated=hints.negotiated_format(animated=source.animated and options.anim),
+        slow_connection=hints.slow_connection(),
+    )
     return run(data, operations, output, source=source, faces=faces, limits=limits)
