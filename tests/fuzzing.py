@@ -10,8 +10,10 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
+import pytest
 from hypothesis import HealthCheck, settings
 
 from conftest import RunningServer, read_photo, running_server, server_settings
@@ -39,6 +41,17 @@ ORIGINALS = {
     "anim.gif": animated(coloured_frames(24, 16, 3)),
 }
 HOSTED_ID = "fuzz/photo"
+
+
+def module_server() -> Any:
+    """A test module's `server` fixture: `server = module_server()` at its top."""
+
+    @pytest.fixture(scope="module")
+    def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
+        with fuzz_server(tmp_path_factory.mktemp("fuzz")) as running:
+            yield running
+
+    return server
 
 
 @contextmanager

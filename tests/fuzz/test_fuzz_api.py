@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
-import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
@@ -17,16 +15,12 @@ from fuzzing import (
     HOSTED_ID,
     ORIGINALS,
     check_refusal_changed_nothing,
-    fuzz_server,
+    module_server,
     stored_state,
 )
 from option_strategies import GOOD_VALUES, nasty_values
 
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    with fuzz_server(tmp_path_factory.mktemp("fuzz-api")) as running:
-        yield running
+server = module_server()
 
 
 def nested(depth: int) -> str:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from urllib.parse import quote
 
 import httpx
-import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
@@ -16,16 +14,12 @@ from fuzzing import (
     HOSTED_ID,
     ORIGINALS,
     check_refusal_changed_nothing,
-    fuzz_server,
+    module_server,
     stored_state,
 )
 from option_strategies import GOOD_VALUES, NAMES, nasty_values
 
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    with fuzz_server(tmp_path_factory.mktemp("fuzz-delivery")) as running:
-        yield running
+server = module_server()
 
 
 GOOD = sorted({value for values in GOOD_VALUES.values() for value in values})

@@ -4,14 +4,19 @@ origin folder, as hosted uploads, and as Images API inputs."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from conftest import RunningServer, read_photo
-from fuzzing import AUTH, FUZZ, ORIGINALS, check_refusal_changed_nothing, fuzz_server, stored_state
+from fuzzing import (
+    AUTH,
+    FUZZ,
+    ORIGINALS,
+    check_refusal_changed_nothing,
+    module_server,
+    stored_state,
+)
 
 MAGIC = [
     b"\xff\xd8\xff\xe0",  # JPEG
@@ -62,10 +67,7 @@ options = st.sampled_from(
 )
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    with fuzz_server(tmp_path_factory.mktemp("fuzz-originals")) as running:
-        yield running
+server = module_server()
 
 
 @FUZZ
