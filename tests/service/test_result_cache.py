@@ -106,3 +106,27 @@ def test_a_restart_rebuilds_the_index_in_recency_order(tmp_path: Path) -> None:
     assert smaller.bytes <= 2_100 and disk_bytes(tmp_path) == smaller.bytes
     assert smaller.get(keys[1]) is None
     assert smaller.get(keys[0]) is not None
+
+
+def test_a_bound_lowered_below_an_entry_removes_that_entry_at_start(tmp_path: Path) -> None:
+    cache = ResultCache(tmp_path, 10_000)
+    big, small = result_key("big"), result_key("small")
+    cache.put(big, entry(3_000))
+    cache.put(small, entry(100))
+    smaller = ResultCache(tmp_path, 1_000)  # the big entry alone is over the new bound
+    assert len(smaller) == 1 and smaller.evictions == 1
+    assert not (tmp_path / big[:2] / big[2:]).exists()
+    assert smaller.get(small) == entry(100)
+    assert smaller.bytes == disk_bytes(tmp_path)
+
+
+def test_replacing_an_entry_with_a_larger_one_keeps_the_bound(tmp_path: Path) -> None:
+    cache = ResultCache(tmp_path, 3_000)
+    first, second = result_key("first"), result_key("second")
+    cache.put(first, entry(1_000))
+    cache.put(second, entry(1_000))
+    cache.put(first, entry(2_500))  # grows: the other entry must go, not this one's new file
+    assert cache.get(first) == entry(2_500)
+    assert cache.get(second) is None
+    assert cache.bytes <= 3_000 and cache.bytes == disk_bytes(tmp_path)
+    assert len(files(tmp_path)) == len(cache) == 1

@@ -13,10 +13,12 @@ import asyncio
 import hashlib
 import logging
 import threading
-from collections import Counter, OrderedDict
+from collections import Counter
 from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
+
+from cachetools import LRUCache
 
 from focal.catalog import Metric, QuotaReached, UsageStore
 from focal.catalog.times import from_micros, now_micros
@@ -47,7 +49,7 @@ class Meter:
         self.usage = usage
         self.quota = quota  # 0: none
         self.clock = clock
-        self._counted: OrderedDict[str, int] = OrderedDict()  # key -> start of its window
+        self._counted: LRUCache[str, int] = LRUCache(MEMO_SIZE)  # key -> start of its window
         self._deliveries: Counter[int] = Counter()  # by day, not yet in the catalog
         self._lock = threading.Lock()
         self.counted = 0  # unique transformations this process counted
@@ -59,7 +61,6 @@ class Meter:
             if started is None:
                 return False
             if started > self.clock() - WINDOW_MICROS:
-                self._counted.move_to_end(key)
                 return True
             del self._counted[key]
             return False
@@ -67,9 +68,6 @@ class Meter:
     def _remember(self, key: str, started: int) -> None:
         with self._lock:
             self._counted[key] = started
-            self._counted.move_to_end(key)
-            while len(self._counted) > MEMO_SIZE:
-                self._counted.popitem(last=False)
 
     async def check(self, key: str) -> None:
         """Refuse, before any work, a transformation that would be new past the quota."""
@@ -118,6 +116,23 @@ class Meter:
             with self._lock:  # try again at the next flush
                 self._deliveries.update(pending)
             raise
+
+    def report(
+        self, first: date | None, last: date | None, *, price_per_1000: float
+    ) -> dict[str, Any]:
+        """`usage_report` from `first` to `last` (default: the last 30 days), with this
+        server's deliveries so far (synchronous)."""
+        now = self.clock()
+        first_day, last_day = report_range(first, last, from_micros(now).date())
+        self.flush()
+        return usage_report(
+            self.usage,
+            first_day,
+            last_day,
+            price_per_1000=price_per_1000,
+            quota=self.quota,
+            now=now,
+        )
 
     async def flush_every(self, seconds: float) -> None:
         """Flush in the background until cancelled; a server loses at most this much on a crash."""

@@ -4,8 +4,9 @@ A key is the sha256 of a variant's identity (source fingerprint, canonical optio
 facts used): a replaced or deleted original has a new fingerprint, so its old variants are
 never found again and simply age out. Files live at `<folder>/ab/cdef…`, written to a
 temporary name and renamed, so a reader sees a whole entry or none. The index (sizes and
-recency) is kept in memory and rebuilt from a scan at start, ordered by modification time,
-which `get` refreshes. Methods are synchronous and thread-safe: callers use asyncio.to_thread.
+recency) is kept in memory, a cachetools LRU weighed in bytes whose evictions unlink their
+files, and rebuilt from a scan at start, ordered by modification time, which `get`
+refreshes. Methods are synchronous and thread-safe: callers use asyncio.to_thread.
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ import os
 import secrets
 import struct
 import threading
-from collections import OrderedDict
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from cachetools import LRUCache
 
 _TEMPORARY = ".tmp-"  # no key starts with a dot: a leftover of a crash, removed by the scan
 _HEADER = struct.Struct(">4sIQ")  # magic, metadata length, body length
@@ -57,24 +60,56 @@ def decode_result(data: bytes) -> CachedResult | None:
         return None
 
 
+class _DiskIndex(LRUCache[str, int]):
+    """Entry sizes by key, least recently used first, bounded in bytes: an eviction made to
+    fit a new entry removes the evicted entry's file too."""
+
+    def __init__(self, max_bytes: int, remove: Callable[[str], None]) -> None:
+        super().__init__(max_bytes, getsizeof=_size_of)
+        self._remove = remove
+        self.evictions = 0
+
+    def popitem(self) -> tuple[str, int]:
+        key, size = super().popitem()
+        self.evictions += 1
+        self._remove(key)
+        return key, size
+
+
+def _size_of(size: int) -> int:
+    return size
+
+
 class ResultCache:
     def __init__(self, folder: Path, max_bytes: int) -> None:
         self.folder = Path(folder)
         self.max_bytes = max_bytes
         self.hits = 0
         self.misses = 0
-        self.evictions = 0
-        self.bytes = 0  # total size of the entries on disk
-        self._sizes: OrderedDict[str, int] = OrderedDict()  # least recently used first
+        self._index = _DiskIndex(max_bytes, self._remove)
         self._lock = threading.Lock()
         self.folder.mkdir(parents=True, exist_ok=True)
         self._scan()
 
     def __len__(self) -> int:
-        return len(self._sizes)
+        return len(self._index)
+
+    @property
+    def bytes(self) -> int:
+        """Total size of the entries on disk."""
+        return int(self._index.currsize)
+
+    @property
+    def evictions(self) -> int:
+        """Results removed to stay in bound."""
+        return self._index.evictions
 
     def _path(self, key: str) -> Path:
         return self.folder / key[:2] / key[2:]
+
+    def _remove(self, key: str) -> None:
+        with suppress(FileNotFoundError):
+            self._path(key).unlink()
 
     def _scan(self) -> None:
         found: list[tuple[int, str, int]] = []
@@ -85,26 +120,18 @@ class ResultCache:
                 continue
             stat = path.stat()
             found.append((stat.st_mtime_ns, path.parent.name + path.name, stat.st_size))
-        for _, key, size in sorted(found):
-            self._sizes[key] = size
-            self.bytes += size
         with self._lock:
-            self._evict(0)  # the bound may have been lowered since the last run
-
-    def _evict(self, room: int) -> None:
-        """Drop least recently used entries until `room` more bytes fit (lock held)."""
-        while self._sizes and self.bytes + room > self.max_bytes:
-            key, size = self._sizes.popitem(last=False)
-            self.bytes -= size
-            self.evictions += 1
-            with suppress(FileNotFoundError):
-                self._path(key).unlink()
+            # Oldest first, so that the bound (lowered since the last run, perhaps) evicts them.
+            for _, key, size in sorted(found):
+                if size > self.max_bytes:
+                    self._index.evictions += 1
+                    self._remove(key)
+                else:
+                    self._index[key] = size
 
     def get(self, key: str) -> CachedResult | None:
         with self._lock:
-            known = key in self._sizes
-            if known:
-                self._sizes.move_to_end(key)
+            known = self._index.get(key) is not None  # and now the most recently used
         path = self._path(key)
         result = None
         if known:
@@ -116,10 +143,9 @@ class ResultCache:
         with self._lock:
             if result is None:
                 self.misses += 1
-                if known and key in self._sizes:  # a damaged entry: forget it
-                    self.bytes -= self._sizes.pop(key)
-                    with suppress(FileNotFoundError):
-                        path.unlink()
+                if known and key in self._index:  # a damaged entry: forget it
+                    del self._index[key]
+                    self._remove(key)
             else:
                 self.hits += 1
         return result
@@ -133,16 +159,17 @@ class ResultCache:
         temporary = path.with_name(f"{_TEMPORARY}{path.name}.{secrets.token_hex(4)}")
         try:
             temporary.write_bytes(data)
-            # Rename and index together, so that the files on disk are always what the index
-            # counts: the bound holds on disk too, temporary files aside.
+            # Index and rename together, so that the files on disk are always what the index
+            # counts: the bound holds on disk too, temporary files aside. Indexing evicts
+            # (and unlinks) the least recently used first, so the rename finds the room.
             with self._lock:
-                old = self._sizes.pop(key, None)
-                if old is not None:
-                    self.bytes -= old
-                self._evict(len(data))
-                os.replace(temporary, path)
-                self._sizes[key] = len(data)
-                self.bytes += len(data)
+                self._index.pop(key, None)  # its file is replaced below, not removed
+                self._index[key] = len(data)
+                try:
+                    os.replace(temporary, path)
+                except BaseException:
+                    del self._index[key]
+                    raise
         finally:
             with suppress(FileNotFoundError):
                 temporary.unlink()

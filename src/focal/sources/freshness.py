@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from cachetools import LRUCache
 
 REMEMBERED = 65_536  # remote URLs whose fingerprint is kept (a few MB)
 _ASK_EVERY_TIME = ("no-store", "no-cache", "private")
@@ -54,16 +55,13 @@ class FreshSources:
     ) -> None:
         self.capacity = capacity
         self.clock = clock
-        self._known: OrderedDict[str, KnownSource] = OrderedDict()
+        self._known: LRUCache[str, KnownSource] = LRUCache(capacity)
         self._lock = threading.Lock()
 
     def known(self, url: str) -> KnownSource | None:
         """Fresh or stale: whatever is remembered of `url`."""
         with self._lock:
-            known = self._known.get(url)
-            if known is not None:
-                self._known.move_to_end(url)
-            return known
+            return self._known.get(url)
 
     def fresh(self, url: str) -> str | None:
         """The fingerprint of `url` if it is still fresh."""
@@ -82,6 +80,3 @@ class FreshSources:
                 return
             until = self.clock() + max(0.0, seconds)
             self._known[url] = KnownSource(fingerprint, until, validators)
-            self._known.move_to_end(url)
-            while len(self._known) > self.capacity:
-                self._known.popitem(last=False)

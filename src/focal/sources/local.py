@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 import os
 import threading
-from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from cachetools import LRUCache
 
 from focal.errors import ErrorKind, FocalError
 
@@ -60,7 +62,7 @@ class LocalOrigin:
     def __init__(self, root: Path, max_bytes: int) -> None:
         self.root = root.resolve()
         self.max_bytes = max_bytes
-        self._hashes: OrderedDict[tuple[int, ...], str] = OrderedDict()
+        self._hashes: LRUCache[tuple[int, ...], str] = LRUCache(HASHES_KEPT)
         self._lock = threading.Lock()
 
     def locate(self, relative: str) -> Path:
@@ -102,8 +104,6 @@ class LocalOrigin:
         key = _stat_key(self._stat(path, relative))
         with self._lock:
             digest = self._hashes.get(key)
-            if digest is not None:
-                self._hashes.move_to_end(key)
         return LocalFile(path, f"file:{digest}" if digest else "", relative, name)
 
     def hashed(self, file: LocalFile) -> LocalFile:
@@ -116,8 +116,6 @@ class LocalOrigin:
         if _stat_key(self._stat(file.path, file.relative)) == key:  # not changed while read
             with self._lock:
                 self._hashes[key] = digest
-                while len(self._hashes) > HASHES_KEPT:
-                    self._hashes.popitem(last=False)
         return dataclasses.replace(file, fingerprint=f"file:{digest}", data=data)
 
     def _stat(self, path: Path, relative: str) -> os.stat_result:
@@ -158,3 +156,32 @@ class LocalOrigin:
             f"the original at {relative!r} could not be read ({error.strerror}); "
             "check its permissions in the origin folder",
         )
+
+
+@dataclass(frozen=True)
+class LocalFileSource:
+    """A file of the origin folder as a `Source` (focal.sources.base)."""
+
+    origin: LocalOrigin
+    file: LocalFile
+
+    @property
+    def name(self) -> str:
+        return f"origin:{self.file.name}"
+
+    @property
+    def fingerprint(self) -> str:
+        return self.file.fingerprint
+
+    @property
+    def original_url(self) -> str:
+        return "/originals/" + self.file.relative.lstrip("/")
+
+    @property
+    def in_memory(self) -> bool:
+        return self.file.data is not None
+
+    async def read(self) -> bytes:
+        if self.file.data is not None:
+            return self.file.data
+        return await asyncio.to_thread(self.origin.load, self.file)
