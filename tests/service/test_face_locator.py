@@ -11,7 +11,7 @@ import pytest
 from conftest import read_photo
 from focal.catalog import FaceBoxStore, open_catalog
 from focal.faces.workers import DetectorPool
-from focal.service.faces import FaceLocator, content_hash, detector_identity
+from focal.service.faces import FaceLocator, FaceLookup, content_hash, detector_identity
 
 
 @pytest.fixture(scope="module")
@@ -87,3 +87,38 @@ def test_no_face_photos_give_empty_results(pool: DetectorPool) -> None:
         data = read_photo(name)
         lookup = asyncio.run(locator.locate(data, content_hash(data)))
         assert lookup.faces == (), name
+
+
+def test_a_memory_of_zero_keeps_nothing_and_still_finds_faces(
+    pool: DetectorPool, tmp_path: Path
+) -> None:
+    locator = FaceLocator(pool, None, memory_size=0)
+    data = read_photo("single_face")
+    before = pool.tasks_run
+
+    async def twice() -> tuple[FaceLookup, FaceLookup]:
+        return await locator.locate(data), await locator.locate(data)
+
+    first, second = asyncio.run(twice())
+    assert first.origin == second.origin == "detected"  # nothing remembered
+    assert pool.tasks_run == before + 2
+    assert first.faces == second.faces and len(first.faces or ()) == 1
+
+
+def test_a_caller_that_hangs_up_does_not_cancel_the_shared_detection(
+    pool: DetectorPool, tmp_path: Path
+) -> None:
+    data = read_photo("grace_hopper")
+    locator = FaceLocator(pool, _store(tmp_path), memory_size=16)
+    before = pool.tasks_run
+
+    async def one_hangs_up() -> FaceLookup:
+        first = asyncio.ensure_future(locator.locate(data))
+        second = asyncio.ensure_future(locator.locate(data))
+        await asyncio.sleep(0)  # both are waiting on the one detection
+        first.cancel()
+        return await second
+
+    lookup = asyncio.run(one_hangs_up())
+    assert lookup.origin == "detected" and lookup.faces
+    assert pool.tasks_run == before + 1

@@ -8,14 +8,17 @@ one new original wait on the same detection. Only boxes and scores are kept.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
-from collections import OrderedDict
 from dataclasses import dataclass
+
+from cachetools import LRUCache
 
 from focal.catalog import FaceBoxStore, StoredFaces
 from focal.faces.detector import DEFAULT_SCORE_THRESHOLD, MODEL_PATH, FaceDetector, face_boxes
 from focal.faces.workers import DetectionUnavailable, DetectorPool
 from focal.pipeline import Box
+from focal.service.single_flight import SingleFlight
 
 
 @dataclass(frozen=True)
@@ -71,38 +74,27 @@ class FaceLocator:
     def __init__(self, pool: DetectorPool, store: FaceBoxStore | None, memory_size: int) -> None:
         self.pool = pool
         self.store = store
-        self.memory_size = memory_size
-        self._memory: OrderedDict[str, StoredFaces] = OrderedDict()
-        self._pending: dict[str, asyncio.Future[FaceLookup]] = {}
+        # A memory of 0 keeps nothing (cachetools refuses a zero-sized cache's every entry).
+        self._memory: LRUCache[str, StoredFaces] | None = (
+            LRUCache(memory_size) if memory_size > 0 else None
+        )
+        self._detecting: SingleFlight[str, FaceLookup] = SingleFlight()
 
     def _remember(self, key: str, stored: StoredFaces) -> None:
-        self._memory[key] = stored
-        self._memory.move_to_end(key)
-        while len(self._memory) > self.memory_size:
-            self._memory.popitem(last=False)
+        if self._memory is not None:
+            self._memory[key] = stored
 
-    async def locate(self, data: bytes, key: str) -> FaceLookup:
-        """Faces of the original whose content hash is `key`."""
-        stored = self._memory.get(key)
+    async def locate(self, data: bytes, key: str | None = None) -> FaceLookup:
+        """Faces of the original `data`, whose content hash is `key` (computed if not given).
+
+        Concurrent calls for one new original share one look-up and detection.
+        """
+        if key is None:
+            key = await asyncio.to_thread(content_hash, data)
+        stored = self._memory.get(key) if self._memory is not None else None
         if stored is not None:
-            self._memory.move_to_end(key)
             return _lookup(stored, "memory")
-        pending = self._pending.get(key)
-        if pending is not None:
-            return await asyncio.shield(pending)
-        future: asyncio.Future[FaceLookup] = asyncio.get_running_loop().create_future()
-        self._pending[key] = future
-        try:
-            lookup = await self._find(data, key)
-            future.set_result(lookup)
-            return lookup
-        except BaseException as error:
-            future.set_exception(error)
-            raise
-        finally:
-            del self._pending[key]
-            if not future.done() or future.exception() is not None:
-                future.exception()  # retrieved: the waiting requests got it already
+        return await self._detecting.run(key, functools.partial(self._find, data, key))
 
     async def _find(self, data: bytes, key: str) -> FaceLookup:
         if self.store is not None:
