@@ -6,8 +6,6 @@ reads, changes and deletes them, makes signed URLs and one-time upload URLs.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import time
 from typing import Any
@@ -17,6 +15,7 @@ import httpx
 from focal.errors import FocalError
 from focal.sdk.inputs import AnySource, ImageInput
 from focal.sdk.remote import error_for
+from focal.signing import signed_url
 
 
 def error_from_envelope(response: httpx.Response) -> FocalError:
@@ -69,9 +68,7 @@ class HostedImage:
         keys = _result(self.hosted.client.get("/images/v1/keys"))["keys"]
         path = f"/images/{self.id}/{variant}"
         expires = int(time.time()) + expires_in
-        message = f"{path}?exp={expires}".encode()
-        sig = hmac.new(keys[0]["value"].encode(), message, hashlib.sha256).hexdigest()
-        return f"{self.hosted.url}{path}?exp={expires}&sig={sig}"
+        return self.hosted.url + signed_url(keys[0]["value"], path, expires)
 
 
 class HostedImages:
