@@ -24,6 +24,7 @@ from focal.catalog.times import now_micros
 from focal.config import Settings, load_settings
 from focal.server import create_app
 from focal.service.metering import Clock
+from focal.service.parts import Parts
 
 # tests/postgres.py: a throwaway PostgreSQL cluster, and `database_url` on every backend.
 pytest_plugins = ["postgres"]
@@ -62,6 +63,12 @@ class RunningServer:
     @property
     def origin(self) -> Path:
         return self.settings.origin_path
+
+    @property
+    def parts(self) -> Parts:
+        """The server's parts, built at its start-up (focal.service.parts)."""
+        parts: Parts = self.app.state.parts
+        return parts
 
     def client(self, **kwargs: Any) -> httpx.Client:
         return httpx.Client(base_url=self.url, timeout=30, **kwargs)

@@ -33,6 +33,7 @@ from focal.pipeline import Limits, probe
 from focal.service import ClientHints, Described, transform
 from focal.service.faces import detect_in_process
 from focal.service.metering import report_range, usage_report
+from focal.service.parts import face_detector
 from focal.service.transform import limits_from
 
 app = typer.Typer(
@@ -65,8 +66,7 @@ IMAGE_SUFFIXES = {
 
 @functools.cache
 def _detector() -> FaceDetector:
-    # The source limits hold for detection too: checked from the header before decoding.
-    return FaceDetector(max_side=_settings().detect_max_side, limits=_limits())
+    return face_detector(_settings(), _limits())
 
 
 def _limits() -> Limits:

@@ -21,6 +21,7 @@ EXTRA_OF_MODULE = {
     "plotext": "server",
     "prometheus_client": "server",
     "pydantic_settings": "server",
+    "cachetools": "server",
     "onnxruntime": "faces",
     "numpy": "faces",
     "obstore": "s3",

@@ -118,7 +118,7 @@ def test_only_known_tokens_are_let_in(start_server: Start) -> None:
     with server.client() as client:
         response = client.post("/info", files={"input-0": ("a", b"x")})
     assert response.status_code == 401
-    _, secret = server.app.state.hosted.catalog.create_token("sdk")
+    _, secret = server.parts.hosted_catalog.create_token("sdk")
     assert Images(server.url, token=secret).info(read_photo("chelsea")).width == 451
 
 

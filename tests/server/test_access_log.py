@@ -130,7 +130,7 @@ def test_the_fleets_store_and_face_outcomes_are_in_the_access_line(
 
 def _settle(server: RunningServer) -> None:
     """Wait for the server's writes to the fleet's store."""
-    asyncio.run_coroutine_threadsafe(server.app.state.delivery.settle(), server.loop).result(30)
+    asyncio.run_coroutine_threadsafe(server.parts.delivery.settle(), server.loop).result(30)
 
 
 def test_the_access_log_is_off_unless_asked_for(

@@ -7,10 +7,11 @@ import functools
 import os
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
+import pytest
 import pyvips
 
 from conftest import RunningServer, read_photo
@@ -38,7 +39,7 @@ def test_face_crop_is_served_and_detection_is_reused(
     assert first.status_code == 200 and second.status_code == 200
     assert first.headers["focal-gravity"] == "face; faces=5; from=detected"
     assert second.headers["focal-gravity"] == "face; faces=5; from=memory"
-    assert server.app.state.delivery.detectors.tasks_run == 1
+    assert server.parts.detectors.tasks_run == 1
     image = pyvips.Image.new_from_buffer(first.content, "")
     assert (image.width, image.height) == (300, 300)
     assert len(described["faces"]) == 5
@@ -58,21 +59,31 @@ def test_no_face_falls_back_to_centre_and_says_so(
     assert face.content == centre.content
 
 
-def _swap_in(server: RunningServer, pool: DetectorPool) -> None:
-    delivery = server.app.state.delivery
-    old = delivery.detectors
-    delivery.detectors = pool
-    delivery.faces.pool = pool
-    asyncio.run_coroutine_threadsafe(old.aclose(), server.loop).result(30)
+@pytest.fixture
+def swap_in() -> Iterator[Callable[[RunningServer, DetectorPool], None]]:
+    """`swap_in(server, pool)`: the server's faces found by `pool`, closed after the test."""
+    pools: list[DetectorPool] = []
+
+    def swap(server: RunningServer, pool: DetectorPool) -> None:
+        pools.append(pool)
+        faces = server.parts.faces
+        old, faces.pool = faces.pool, pool
+        asyncio.run_coroutine_threadsafe(old.aclose(), server.loop).result(30)
+
+    yield swap
+    for pool in pools:
+        pool.close()
 
 
 def test_worker_killed_mid_request_gives_centre_crop(
-    start_server: Callable[..., RunningServer], tmp_path: Path
+    start_server: Callable[..., RunningServer],
+    tmp_path: Path,
+    swap_in: Callable[[RunningServer, DetectorPool], None],
 ) -> None:
     server = _serve_group(start_server)
     marker = tmp_path / "stalled-pid"
     pool = DetectorPool(detector_factory=functools.partial(StallOnFirstTask, marker, 60.0))
-    _swap_in(server, pool)
+    swap_in(server, pool)
     responses: list[httpx.Response] = []
 
     def ask() -> None:
@@ -103,12 +114,14 @@ def test_worker_killed_mid_request_gives_centre_crop(
 
 
 def test_detector_timeout_gives_centre_crop(
-    start_server: Callable[..., RunningServer], tmp_path: Path
+    start_server: Callable[..., RunningServer],
+    tmp_path: Path,
+    swap_in: Callable[[RunningServer, DetectorPool], None],
 ) -> None:
     server = _serve_group(start_server)
     marker = tmp_path / "stalled-pid"
     factory = functools.partial(StallOnFirstTask, marker, 60.0)
-    _swap_in(server, DetectorPool(task_timeout=2.0, detector_factory=factory))
+    swap_in(server, DetectorPool(task_timeout=2.0, detector_factory=factory))
     with server.client() as client:
         slow = client.get(server.image_url(FACE, "group.jpg"))
         centre = client.get(server.image_url(CENTRE, "group.jpg"))

@@ -24,7 +24,7 @@ import pyvips
 
 from conftest import RunningServer, read_photo
 from focal.options import canonical, parse_options
-from focal.service import DeliveryService
+from focal.service.parts import Parts
 
 TOKEN = "fleet-test-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -172,9 +172,8 @@ def test_two_server_processes_on_one_catalog_count_exactly(
     assert reports[0]["days"] == reports[1]["days"]
 
 
-def _delivery(server: RunningServer) -> DeliveryService:
-    delivery: DeliveryService = server.app.state.delivery
-    return delivery
+def _parts(server: RunningServer) -> Parts:
+    return server.parts
 
 
 def _replace(path: Path, data: bytes) -> None:
@@ -186,7 +185,7 @@ def _replace(path: Path, data: bytes) -> None:
 
 def settle(server: RunningServer) -> None:
     """Wait for the server's writes to the fleet's store."""
-    asyncio.run_coroutine_threadsafe(_delivery(server).settle(), server.loop).result(60)
+    asyncio.run_coroutine_threadsafe(_parts(server).delivery.settle(), server.loop).result(60)
 
 
 def test_a_fleet_shares_results_through_the_blob_store(
@@ -198,7 +197,7 @@ def test_a_fleet_shares_results_through_the_blob_store(
     a, b = start_server(shared_results_url=shared), start_server(shared_results_url=shared)
     for server in (a, b):  # each its own origin folder, with a copy of one photo
         (server.origin / "photo.jpg").write_bytes(read_photo("nature-1"))
-    made_a, made_b = _delivery(a), _delivery(b)
+    made_a, made_b = _parts(a).delivery, _parts(b).delivery
     assert made_a.shared is not None and made_b.shared is not None
     assert made_b.results is not None
     path = a.image_url("width=400,format=webp", "photo.jpg")
@@ -244,7 +243,7 @@ def test_a_fleet_shares_results_through_the_blob_store(
 
 def _take_down(server: RunningServer, store: str, place: Path) -> None:
     """Make the fleet's folder store of `server` (started on `place`) fail every call."""
-    shared = _delivery(server).shared
+    shared = _parts(server).shared
     assert shared is not None
     shutil.rmtree(place)
     if store == "folder":  # a symlink to itself: every access fails (ELOOP), as on a bad mount
@@ -285,11 +284,11 @@ def test_a_fleet_store_that_is_down_costs_speed_not_the_answer(
         (running.origin / "photo.jpg").write_bytes(read_photo("nature-1"))
     if store.startswith("folder"):
         _take_down(server, store, place)
-    delivery = _delivery(server)
+    parts = _parts(server)
     if store == "file-from-the-start":
-        assert delivery.shared is None
+        assert parts.shared is None
     else:
-        assert delivery.shared is not None
+        assert parts.shared is not None
     path = server.image_url("width=300", "photo.jpg")
 
     with server.client() as client, alone.client() as reference:
@@ -301,17 +300,17 @@ def test_a_fleet_store_that_is_down_costs_speed_not_the_answer(
         assert served.headers["content-type"] == "image/jpeg"
         image = pyvips.Image.new_from_buffer(served.content, "")
         assert (image.width, image.height) == (300, 200)
-        assert delivery.transformations == 1
+        assert parts.delivery.transformations == 1
         settle(server)
-        if delivery.shared is not None:
+        if parts.shared is not None:
             # The read and the write each failed; the read counted as a miss.
-            assert (delivery.shared.hits, delivery.shared.misses) == (0, 1)
-            assert delivery.shared.errors == 2
+            assert (parts.shared.hits, parts.shared.misses) == (0, 1)
+            assert parts.shared.errors == 2
 
         again = client.get(path)  # from the server's own cache: the store is not asked again
         assert again.content == served.content
-        assert delivery.transformations == 1
-        if delivery.shared is not None:
-            assert delivery.shared.errors == 2
+        assert parts.delivery.transformations == 1
+        if parts.shared is not None:
+            assert parts.shared.errors == 2
     if store in ("folder-is-a-file", "file-from-the-start"):
         assert place.read_bytes() == b"not a folder"  # the store never put anything in its place

@@ -232,7 +232,7 @@ def test_direct_creator_upload(server: RunningServer) -> None:
 def test_expired_direct_upload_is_refused(server: RunningServer) -> None:
     with server.client() as client:
         created = ok(client.post("/images/v2/direct_upload", headers=AUTH, data={"id": "late"}))
-        catalog = server.app.state.hosted.catalog
+        catalog = server.parts.hosted_catalog
         past = to_micros(datetime.now(UTC) - timedelta(seconds=1))
         with catalog.engine.begin() as connection:  # the clock moved past the expiry
             connection.execute(
@@ -248,7 +248,7 @@ def test_tokens(server: RunningServer) -> None:
     with server.client() as client:
         assert client.get("/images/v1").status_code == 401
         assert client.get("/images/v1", headers={"Authorization": "Bearer nope"}).status_code == 403
-        catalog = server.app.state.hosted.catalog
+        catalog = server.parts.hosted_catalog
         token_id, secret = catalog.create_token("ci")
         mine = {"Authorization": f"Bearer {secret}"}
         assert client.get("/images/v1", headers=mine).status_code == 200

@@ -22,7 +22,7 @@ server, client = module_fixtures()
 
 def hold_the_workers(server: RunningServer, count: int) -> tuple[threading.Event, list[Future]]:
     """Occupy `count` image-job slots with jobs that wait for the returned event."""
-    delivery: DeliveryService = server.app.state.delivery
+    delivery: DeliveryService = server.parts.delivery
     gate = threading.Event()
 
     async def hold() -> bool:
@@ -57,7 +57,7 @@ def test_busy_server_answers_503_with_retry_after(start_server) -> None:
 def test_requests_wait_in_the_queue_and_beyond_it_are_refused(start_server) -> None:
     server = start_server(concurrency=1, queue_size=1)
     (server.origin / "a.png").write_bytes(png(gradient(80, 60)))
-    delivery: DeliveryService = server.app.state.delivery
+    delivery: DeliveryService = server.parts.delivery
     gate, held = hold_the_workers(server, 1)
     waiting: list[httpx.Response] = []
     try:

@@ -127,7 +127,7 @@ def test_slow_bodies_hold_no_place_in_image_work(watched: tuple[RunningServer, W
         with server.client() as client:
             public = client.get("/cdn-cgi/image/width=20/a.png")
         assert public.status_code == 200, public.text
-        assert server.app.state.delivery.jobs.admitted == 0
+        assert server.parts.jobs.admitted == 0
         # Once their bodies are in, each gets its place and its answer.
         assert [finish(sock, body) for sock in slow] == [200] * TRICKLERS
 

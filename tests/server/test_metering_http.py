@@ -13,7 +13,6 @@ from conftest import RunningServer, read_photo
 from focal import Images
 from focal.catalog.times import from_micros, to_micros
 from focal.catalog.usage import DAY_MICROS
-from focal.service import DeliveryService
 
 Start = Callable[..., RunningServer]
 TOKEN = "metering-token"
@@ -37,11 +36,6 @@ class Clock:
     @property
     def today(self) -> date:
         return from_micros(self.now).date()
-
-
-def delivery_of(server: RunningServer) -> DeliveryService:
-    delivery: DeliveryService = server.app.state.delivery
-    return delivery
 
 
 def usage(server: RunningServer, **query: str) -> dict[str, Any]:
@@ -85,7 +79,7 @@ def test_format_auto_counts_once_whatever_each_browser_gets(server: RunningServe
     safari = get(server, "width=200,format=auto", Accept=OLD_SAFARI)
     assert chrome.headers["content-type"] == "image/avif"
     assert safari.headers["content-type"] == "image/jpeg"
-    assert delivery_of(server).transformations == 2  # two encodings made...
+    assert server.parts.delivery.transformations == 2  # two encodings made...
     assert counted(server) == 1  # ...of one unique transformation
 
 
@@ -108,9 +102,9 @@ def test_a_variant_counts_again_in_a_new_window(start_server: Start) -> None:
     assert counted(server) == 1
 
     clock.advance(2)  # 31 days after the first count: from the cache, and counted again
-    transformations = delivery_of(server).transformations
+    transformations = server.parts.delivery.transformations
     assert get(server, "width=250").content == first.content
-    assert delivery_of(server).transformations == transformations
+    assert server.parts.delivery.transformations == transformations
     report = usage(server, **{"from": first_day.isoformat(), "to": clock.today.isoformat()})
     by_day = {day["date"]: day["unique_transformations"] for day in report["days"]}
     assert by_day[first_day.isoformat()] == 1

@@ -63,7 +63,7 @@ def test_a_detector_that_is_down_is_reported_but_the_server_stays_ready(
     start_server: Callable[..., RunningServer],
 ) -> None:
     server = start_server(detector_warm_start=False)
-    server.app.state.delivery.detectors.close()
+    server.parts.detectors.close()
     status, body = _ready(server)
     assert status == 200 and body["status"] == "ready"
     assert body["checks"]["detector"] == {

@@ -90,7 +90,7 @@ def test_a_fresh_original_is_fetched_only_to_be_transformed(
     start_server: Callable[..., RunningServer], origin: Origin
 ) -> None:
     server = serving(start_server, origin)
-    delivery = server.app.state.delivery
+    delivery = server.parts.delivery
     with server.client() as client:
         first = client.get(f"/cdn-cgi/image/width=100/{origin.url}/fresh.jpg")
         again = client.get(f"/cdn-cgi/image/width=100/{origin.url}/fresh.jpg")
@@ -119,14 +119,14 @@ def test_an_origin_that_says_no_cache_is_asked_every_time_without_a_body(
             assert response.status_code == 200 and response.content == first.content
         assert origin.fetches["/ask.jpg"] == 3
         assert origin.not_modified["/ask.jpg"] == 2  # asked with If-None-Match: no body
-        assert server.app.state.delivery.transformations == 1  # unchanged: cache hits
+        assert server.parts.delivery.transformations == 1  # unchanged: cache hits
 
         origin.replace(read_photo("chelsea"), "chelsea-1")  # the origin's image changes
         changed = client.get(url)
     assert changed.status_code == 200
     assert changed.content != first.content and changed.headers["etag"] != first.headers["etag"]
     assert origin.not_modified["/ask.jpg"] == 2
-    assert server.app.state.delivery.transformations == 2
+    assert server.parts.delivery.transformations == 2
 
 
 @pytest.mark.parametrize(("seconds", "fetches"), [(300.0, 1), (0.0, 3)])

@@ -27,7 +27,7 @@ def test_url_delivery_refuses_before_detecting(server: RunningServer) -> None:
     assert response.status_code == 403, response.text
     assert response.headers["Cf-Resized"] == "err=9413"
     assert "65500×65500" in response.text
-    assert server.app.state.delivery.detectors.tasks_run == 0
+    assert server.parts.detectors.tasks_run == 0
 
 
 def test_the_images_api_refuses_before_detecting(server: RunningServer) -> None:
@@ -36,7 +36,7 @@ def test_the_images_api_refuses_before_detecting(server: RunningServer) -> None:
         with pytest.raises(FocalError) as refused:
             chain.output(format="image/webp")
     assert refused.value.kind is ErrorKind.IMAGE_TOO_LARGE
-    assert server.app.state.delivery.detectors.tasks_run == 0
+    assert server.parts.detectors.tasks_run == 0
 
 
 def test_an_overlay_past_the_limits_is_refused_before_the_base_is_detected(
@@ -51,7 +51,7 @@ def test_an_overlay_past_the_limits_is_refused_before_the_base_is_detected(
         with pytest.raises(FocalError) as refused:
             chain.output(format="image/webp")
     assert refused.value.kind is ErrorKind.IMAGE_TOO_LARGE
-    assert server.app.state.delivery.detectors.tasks_run == 0
+    assert server.parts.detectors.tasks_run == 0
 
 
 def test_embedded_sdk_refuses_before_loading_the_detector() -> None:

@@ -24,6 +24,7 @@ def test_concurrent_callers_of_one_key_share_one_run_and_other_keys_run_apart() 
         tasks = [asyncio.ensure_future(call) for call in calls]
         await asyncio.sleep(0)
         assert len(flight) == 2  # one flight per key in the air
+        assert "a" in flight and "b" in flight and "c" not in flight
         gate.set()
         return list(await asyncio.gather(*tasks))
 

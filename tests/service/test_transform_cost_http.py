@@ -15,7 +15,7 @@ TOKEN = "test-token"
 
 
 def kept_results(server: RunningServer) -> int:
-    results = server.app.state.delivery.results
+    results = server.parts.results
     return 0 if results is None else len(results)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 from pathlib import Path
@@ -9,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from focal.errors import ErrorKind, FocalError
-from focal.sources.local import LocalOrigin
+from focal.sources.base import Source
+from focal.sources.local import LocalFileSource, LocalOrigin
 
 
 @pytest.fixture
@@ -140,3 +142,17 @@ def test_links_to_hidden_files_are_never_followed(origin: LocalOrigin) -> None:
     # a name with a dot inside is not hidden
     (origin.root / "a.b.jpg").write_bytes(b"D" * 10)
     assert origin.read("a.b.jpg").data == b"D" * 10
+
+
+def test_a_file_as_a_source_reads_only_when_its_bytes_were_not_read_to_hash_it(
+    origin: LocalOrigin,
+) -> None:
+    seen = origin.hashed(origin.stat("sub/b.png"))  # first sight: read to hash
+    first: Source = LocalFileSource(origin, seen)
+    assert first.in_memory
+    assert (first.name, first.original_url) == ("origin:sub/b.png", "/originals/sub/b.png")
+    assert first.fingerprint == "file:" + hashlib.sha256(b"B" * 20).hexdigest()
+    again: Source = LocalFileSource(origin, origin.stat("/sub/b.png"))  # known by its stat
+    assert not again.in_memory and again.fingerprint == first.fingerprint
+    assert again.name == first.name  # one spelling for metering
+    assert asyncio.run(again.read()) == asyncio.run(first.read()) == b"B" * 20

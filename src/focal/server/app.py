@@ -15,7 +15,6 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from focal import __version__
-from focal.catalog import HostedCatalog
 from focal.catalog.times import now_micros
 from focal.config import Settings, load_settings
 from focal.errors import ErrorKind, FocalError
@@ -27,12 +26,11 @@ from focal.server.images_api import router as images_api
 from focal.server.metrics import RequestMetrics, ServiceCollector
 from focal.server.readiness import ReadinessParts, readiness
 from focal.server.responses import delivery_response
+from focal.server.state import parts_of
 from focal.server.usage_api import router as usage_api
-from focal.service import DeliveryService
-from focal.service.hosted import HostedImages
 from focal.service.metering import Clock
+from focal.service.parts import Parts, build_parts
 from focal.service.sources import is_remote
-from focal.storage import open_blob_store
 
 log = logging.getLogger(__name__)
 
@@ -73,11 +71,9 @@ def missing_source() -> FocalError:
     )
 
 
-def readiness_parts(app: FastAPI) -> ReadinessParts:
-    """What /readyz checks, from where the app's start-up keeps it."""
-    delivery: DeliveryService = app.state.delivery
-    hosted: HostedImages = app.state.hosted
-    return ReadinessParts(delivery.catalog, hosted.blobs, delivery.detectors)
+def readiness_parts(parts: Parts) -> ReadinessParts:
+    """What /readyz checks, of the parts the app's start-up built."""
+    return ReadinessParts(parts.catalog, parts.blobs, parts.detectors)
 
 
 def create_app(settings: Settings | None = None, clock: Clock = now_micros) -> FastAPI:
@@ -86,26 +82,21 @@ def create_app(settings: Settings | None = None, clock: Clock = now_micros) -> F
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.delivery = delivery = DeliveryService(settings, clock)
-        registry.register(ServiceCollector(delivery))
-        blobs = open_blob_store(settings.storage_url, settings.data_dir)
-        app.state.hosted = hosted = HostedImages(
-            settings, HostedCatalog(delivery.catalog), blobs, delivery
-        )
-        await asyncio.to_thread(hosted.sweep)  # uploads a crash left half done
+        app.state.parts = parts = build_parts(settings, clock)
+        registry.register(ServiceCollector(parts))
+        await asyncio.to_thread(parts.hosted.sweep)  # uploads a crash left half done
         if settings.detector_warm_start:
             # Load the face model in the background so the first gravity=face request finds
             # a warm worker; serving does not wait for it.
             warming = asyncio.get_running_loop().run_in_executor(
-                None, functools.partial(app.state.delivery.detectors.start, wait_ready=True)
+                None, functools.partial(parts.detectors.start, wait_ready=True)
             )
-        flushing = asyncio.create_task(delivery.meter.flush_every(settings.usage_flush_seconds))
+        flushing = asyncio.create_task(parts.meter.flush_every(settings.usage_flush_seconds))
         yield
         flushing.cancel()
-        await app.state.delivery.aclose()  # stops a warm start still loading, too
+        await parts.aclose()  # stops a warm start still loading, too
         if settings.detector_warm_start:
             await warming
-        blobs.close()
 
     registry = CollectorRegistry()  # one per app: several apps may share a process (tests)
     # No redirects to add or drop a trailing slash: each URL gets its answer directly.
@@ -132,8 +123,8 @@ def create_app(settings: Settings | None = None, clock: Clock = now_micros) -> F
             source = f"{source}?{request.url.query}"
         if not source:
             raise missing_source()
-        delivery: DeliveryService = request.app.state.delivery
         headers = {name.lower(): value for name, value in request.headers.items()}
+        delivery = parts_of(request).delivery
         return delivery_response(await delivery.deliver(options, source, headers))
 
     @app.api_route("/cdn-cgi/image", methods=["GET", "HEAD"])
@@ -147,8 +138,7 @@ def create_app(settings: Settings | None = None, clock: Clock = now_micros) -> F
         @app.api_route("/originals/{path:path}", methods=["GET", "HEAD"])
         async def original(request: Request, path: str) -> Response:
             """An original from the origin folder, byte for byte: onerror=redirect's target."""
-            delivery: DeliveryService = request.app.state.delivery
-            local = await asyncio.to_thread(delivery.sources.origin.read, path)
+            local = await asyncio.to_thread(parts_of(request).origin.read, path)
             media_type = mimetypes.guess_type(local.path.name)[0] or "application/octet-stream"
             headers = {"Cache-Control": settings.cache_control}
             return Response(local.data, media_type=media_type, headers=headers)
@@ -179,7 +169,7 @@ def create_app(settings: Settings | None = None, clock: Clock = now_micros) -> F
     @app.get("/readyz")
     async def ready(request: Request) -> Response:
         """200 when the catalog and the blob storage work, else 503 naming what fails."""
-        status, body = await readiness(readiness_parts(request.app))
+        status, body = await readiness(readiness_parts(parts_of(request)))
         return JSONResponse(body, status_code=status, headers={"Cache-Control": "no-store"})
 
     return app

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+from collections.abc import Sequence
 
 from fastapi import Request
 
 from focal.catalog import HostedCatalog
-from focal.config import Settings
 from focal.errors import ErrorKind, FocalError
+from focal.server.state import parts_of
 
 
 def bearer_token(request: Request) -> str:
@@ -24,11 +25,14 @@ def bearer_token(request: Request) -> str:
 
 async def authorize(request: Request) -> None:
     """Let the request through only with a known token."""
-    token = bearer_token(request)
-    settings: Settings = request.app.state.delivery.settings
-    if any(hmac.compare_digest(token.encode(), known.encode()) for known in settings.api_tokens):
+    parts = parts_of(request)
+    await accept_token(bearer_token(request), parts.settings.api_tokens, parts.hosted_catalog)
+
+
+async def accept_token(token: str, configured: Sequence[str], catalog: HostedCatalog) -> None:
+    """Accept a token listed in FOCAL_API_TOKENS (`configured`) or created in the catalog."""
+    if any(hmac.compare_digest(token.encode(), known.encode()) for known in configured):
         return
-    catalog: HostedCatalog = request.app.state.hosted.catalog
     if await asyncio.to_thread(catalog.check_token, token):
         return
     raise FocalError(

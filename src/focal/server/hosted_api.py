@@ -14,12 +14,13 @@ from pydantic import BaseModel, ConfigDict
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 
-from focal.catalog import ImageRecord, VariantRecord
+from focal.catalog import HostedCatalog, ImageRecord, VariantRecord
 from focal.catalog.images import MAX_PAGE, encode_metadata
 from focal.errors import ErrorKind, FocalError
 from focal.json_input import load_json, validated
 from focal.server.auth import authorize
 from focal.server.responses import delivery_response
+from focal.server.state import parts_of
 from focal.service.hosted import HostedImages, checked_variant_options, describe
 
 router = APIRouter()
@@ -43,8 +44,11 @@ def error_envelope(error: FocalError) -> JSONResponse:
 
 
 def _hosted(request: Request) -> HostedImages:
-    hosted: HostedImages = request.app.state.hosted
-    return hosted
+    return parts_of(request).hosted
+
+
+def _catalog(request: Request) -> HostedCatalog:
+    return parts_of(request).hosted_catalog
 
 
 def _base_url(request: Request) -> str:
@@ -52,7 +56,7 @@ def _base_url(request: Request) -> str:
 
 
 async def _described(request: Request, record: ImageRecord) -> dict[str, Any]:
-    variants = await asyncio.to_thread(_hosted(request).catalog.list_variants)
+    variants = await asyncio.to_thread(_catalog(request).list_variants)
     base = _base_url(request)
     urls = [f"{base}/images/{record.id}/{variant.name}" for variant in variants]
     return describe(record, urls)
@@ -122,7 +126,7 @@ async def upload(request: Request) -> Response:
     hosted = _hosted(request)
     form = await _form(request)
     try:
-        file = await _file(form, hosted.limits.max_bytes)
+        file = await _file(form, hosted.max_upload_bytes)
         url = form.get("url")
         if (file is None) == (not url):
             raise FocalError(ErrorKind.BAD_REQUEST, "send either a file or a url, not both")
@@ -148,7 +152,7 @@ async def list_v1(request: Request, page: int = 1, per_page: int = 50) -> Respon
     await authorize(request)
     if not 1 <= page <= MAX_PAGE or not 1 <= per_page <= 100:
         raise FocalError(ErrorKind.BAD_REQUEST, f"page is 1 to {MAX_PAGE:,}; per_page is 1 to 100")
-    records = await asyncio.to_thread(_hosted(request).catalog.list_images_v1, page, per_page)
+    records = await asyncio.to_thread(_catalog(request).list_images_v1, page, per_page)
     return envelope({"images": [await _described(request, r) for r in records]})
 
 
@@ -165,7 +169,7 @@ async def list_v2(
             ErrorKind.BAD_REQUEST, "per_page is 10 to 10000; sort_order is asc or desc"
         )
     records, token = await asyncio.to_thread(
-        lambda: _hosted(request).catalog.list_images_v2(
+        lambda: _catalog(request).list_images_v2(
             per_page=per_page, continuation_token=continuation_token, sort_order=sort_order
         )
     )
@@ -176,7 +180,7 @@ async def list_v2(
 @router.get("/images/v1/stats")
 async def stats(request: Request) -> Response:
     await authorize(request)
-    count, size = await asyncio.to_thread(_hosted(request).catalog.stats)
+    count, size = await asyncio.to_thread(_catalog(request).stats)
     return envelope({"count": {"current": count}, "bytes": {"current": size}})
 
 
@@ -211,7 +215,7 @@ async def direct_upload(request: Request, image_id: str) -> Response:
     await hosted.verify_signature(request.url.path, request.query_params, what="upload URL")
     form = await _form(request)
     try:
-        file = await _file(form, hosted.limits.max_bytes)
+        file = await _file(form, hosted.max_upload_bytes)
         if file is None:
             raise FocalError(ErrorKind.BAD_REQUEST, "send the image as a multipart `file` part")
         data, filename = file
@@ -291,7 +295,7 @@ async def _json(request: Request) -> Any:
 @router.get("/images/v1/variants")
 async def list_variants(request: Request) -> Response:
     await authorize(request)
-    variants = await asyncio.to_thread(_hosted(request).catalog.list_variants)
+    variants = await asyncio.to_thread(_catalog(request).list_variants)
     return envelope({"variants": {v.name: _variant_json(v) for v in variants}})
 
 
@@ -299,7 +303,7 @@ async def list_variants(request: Request) -> Response:
 async def create_variant(request: Request) -> Response:
     await authorize(request)
     variant = _variant_from(await _json(request), None)
-    catalog = _hosted(request).catalog
+    catalog = _catalog(request)
     saved = await asyncio.to_thread(lambda: catalog.put_variant(variant, create=True))
     return envelope({"variant": _variant_json(saved)})
 
@@ -307,7 +311,7 @@ async def create_variant(request: Request) -> Response:
 @router.get("/images/v1/variants/{name}")
 async def get_variant(request: Request, name: str) -> Response:
     await authorize(request)
-    variant = await asyncio.to_thread(_hosted(request).catalog.get_variant, name)
+    variant = await asyncio.to_thread(_catalog(request).get_variant, name)
     if variant is None:
         raise FocalError(ErrorKind.NOT_FOUND, f"no variant named {name!r}")
     return envelope({"variant": _variant_json(variant)})
@@ -317,7 +321,7 @@ async def get_variant(request: Request, name: str) -> Response:
 async def update_variant(request: Request, name: str) -> Response:
     await authorize(request)
     variant = _variant_from(await _json(request), name)
-    catalog = _hosted(request).catalog
+    catalog = _catalog(request)
     saved = await asyncio.to_thread(lambda: catalog.put_variant(variant, create=False))
     return envelope({"variant": _variant_json(saved)})
 
@@ -325,7 +329,7 @@ async def update_variant(request: Request, name: str) -> Response:
 @router.delete("/images/v1/variants/{name}")
 async def delete_variant(request: Request, name: str) -> Response:
     await authorize(request)
-    if not await asyncio.to_thread(_hosted(request).catalog.delete_variant, name):
+    if not await asyncio.to_thread(_catalog(request).delete_variant, name):
         raise FocalError(ErrorKind.NOT_FOUND, f"no variant named {name!r}")
     return envelope({})
 
@@ -340,14 +344,14 @@ def _keys_json(keys: list[tuple[str, str]]) -> dict[str, Any]:
 @router.get("/images/v1/keys")
 async def list_keys(request: Request) -> Response:
     await authorize(request)
-    return envelope(_keys_json(await asyncio.to_thread(_hosted(request).catalog.signing_keys)))
+    return envelope(_keys_json(await asyncio.to_thread(_catalog(request).signing_keys)))
 
 
 @router.put("/images/v1/keys/rotate")
 async def rotate_keys(request: Request) -> Response:
     """Add a new signing key; the previous one stays valid until the next rotation."""
     await authorize(request)
-    keys = await asyncio.to_thread(_hosted(request).catalog.rotate_signing_key)
+    keys = await asyncio.to_thread(_catalog(request).rotate_signing_key)
     return envelope(_keys_json(keys))
 
 
@@ -372,7 +376,7 @@ async def update_image(request: Request, image_id: str) -> Response:
     await authorize(request)
     changes = validated(_ImageChanges, await _json(request), "the body")
     metadata = None if changes.metadata is None else _checked_metadata(changes.metadata)
-    catalog = _hosted(request).catalog
+    catalog = _catalog(request)
     record = await asyncio.to_thread(
         lambda: catalog.update_image(
             image_id,

@@ -14,14 +14,13 @@ from fastapi.responses import JSONResponse, Response
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 
-from focal.config import Settings
 from focal.errors import ErrorKind, FocalError
 from focal.json_input import load_json
 from focal.pipeline.flat_chain import CHAIN_PART, FlatChain, input_part
 from focal.pipeline.operations import MAX_INPUTS
 from focal.server.auth import authorize
-from focal.service import DeliveryService
-from focal.service.chain import describe_input, run_chain
+from focal.server.state import parts_of
+from focal.service.parts import Parts
 
 router = APIRouter()
 
@@ -36,16 +35,15 @@ async def _form(request: Request) -> FormData:
         ) from None
 
 
-async def _inputs(form: FormData, settings: Settings) -> list[bytes]:
+async def _inputs(form: FormData, max_bytes: int) -> list[bytes]:
     inputs: list[bytes] = []
     while (part := form.get(input_part(len(inputs)))) is not None:
         if not isinstance(part, UploadFile):
             raise FocalError(ErrorKind.BAD_REQUEST, f"part {input_part(len(inputs))} is no file")
-        if part.size is not None and part.size > settings.max_input_bytes:
+        if part.size is not None and part.size > max_bytes:
             raise FocalError(
                 ErrorKind.SOURCE_TOO_LARGE,
-                f"input {len(inputs)} is {part.size:,} bytes; "
-                f"the limit is {settings.max_input_bytes:,} bytes",
+                f"input {len(inputs)} is {part.size:,} bytes; the limit is {max_bytes:,} bytes",
             )
         inputs.append(await part.read())
     if not inputs:
@@ -61,16 +59,16 @@ def _chain(form: FormData) -> FlatChain:
 
 
 async def _admitted(
-    request: Request, work: Callable[[DeliveryService, FormData], Awaitable[Response]]
+    request: Request, work: Callable[[Parts, FormData], Awaitable[Response]]
 ) -> Response:
-    delivery: DeliveryService = request.app.state.delivery
+    parts = parts_of(request)
     await authorize(request)
     # The body is read before a place in image work is taken: a client sending slowly holds
     # no place that a ready request could use.
     form = await _form(request)
     try:
-        async with delivery.jobs.admit():
-            return await work(delivery, form)
+        async with parts.jobs.admit():
+            return await work(parts, form)
     finally:
         await form.close()
 
@@ -79,10 +77,10 @@ async def _admitted(
 async def transform(request: Request) -> Response:
     """Run a flattened chain on the input images; answer with the encoded result."""
 
-    async def work(delivery: DeliveryService, form: FormData) -> Response:
+    async def work(parts: Parts, form: FormData) -> Response:
         chain = _chain(form)
-        inputs = await _inputs(form, delivery.settings)
-        output = await run_chain(delivery, inputs, chain)
+        inputs = await _inputs(form, parts.settings.max_input_bytes)
+        output = await parts.chains.run(inputs, chain)
         headers = {
             "Focal-Width": str(output.width),
             "Focal-Height": str(output.height),
@@ -97,10 +95,10 @@ async def transform(request: Request) -> Response:
 async def info(request: Request) -> Response:
     """Format, file size and size of the one input image."""
 
-    async def work(delivery: DeliveryService, form: FormData) -> Response:
-        inputs = await _inputs(form, delivery.settings)
+    async def work(parts: Parts, form: FormData) -> Response:
+        inputs = await _inputs(form, parts.settings.max_input_bytes)
         if len(inputs) != 1:
             raise FocalError(ErrorKind.BAD_REQUEST, "info takes exactly one input image")
-        return JSONResponse(await describe_input(delivery, inputs[0]))
+        return JSONResponse(await parts.chains.describe(inputs[0]))
 
     return await _admitted(request, work)

@@ -1,7 +1,8 @@
 """`GET /metrics` in Prometheus' text format: requests, latency, cache and image work.
 
 Request counts and latencies are recorded by a small ASGI middleware; the cache and work
-counters are read from the service when Prometheus scrapes, so they cost nothing per request.
+counters are read from the parts that own them when Prometheus scrapes, so they cost nothing
+per request.
 """
 
 from __future__ import annotations
@@ -15,44 +16,46 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from focal.service import DeliveryService
+from focal.service.parts import Parts
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 
 
 class ServiceCollector(Collector):
-    """The delivery service's own counters, read at scrape time."""
+    """The counters of the server's parts, each read from the part that owns it at scrape time."""
 
-    def __init__(self, delivery: DeliveryService) -> None:
-        self.delivery = delivery
+    def __init__(self, parts: Parts) -> None:
+        self.parts = parts
 
     def collect(self) -> Iterator[Metric]:
-        delivery = self.delivery
+        parts = self.parts
         yield CounterMetricFamily(
-            "focal_transformations", "Images transformed (cache misses)", delivery.transformations
+            "focal_transformations",
+            "Images transformed (cache misses)",
+            parts.delivery.transformations,
         )
         yield CounterMetricFamily(
             "focal_coalesced_requests",
             "Requests that waited for another's transformation of their variant",
-            delivery.coalesced,
+            parts.delivery.coalesced,
         )
         yield CounterMetricFamily(
             "focal_unique_transformations",
             "Unique transformations this process counted (once per 30 days each)",
-            delivery.meter.counted,
+            parts.meter.counted,
         )
         yield CounterMetricFamily(
-            "focal_quota_refusals", "Transformations refused past the quota", delivery.meter.refused
+            "focal_quota_refusals", "Transformations refused past the quota", parts.meter.refused
         )
         yield CounterMetricFamily(
-            "focal_face_detections", "Face detections run", delivery.detectors.tasks_run
+            "focal_face_detections", "Face detections run", parts.detectors.tasks_run
         )
         yield GaugeMetricFamily(
             "focal_image_requests_admitted",
             "Requests holding an original in memory or image work (or waiting for it)",
-            delivery.jobs.admitted,
+            parts.jobs.admitted,
         )
-        cache = delivery.results
+        cache = parts.results
         if cache is not None:
             yield CounterMetricFamily("focal_result_cache_hits", "Result cache hits", cache.hits)
             yield CounterMetricFamily(
@@ -66,7 +69,7 @@ class ServiceCollector(Collector):
             yield GaugeMetricFamily(
                 "focal_result_cache_bytes", "Bytes of results on disk", cache.bytes
             )
-        shared = delivery.shared
+        shared = parts.shared
         if shared is not None:
             yield CounterMetricFamily(
                 "focal_shared_results_hits", "Results found in the fleet's store", shared.hits

@@ -8,11 +8,9 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from focal.catalog.times import from_micros
 from focal.errors import ErrorKind, FocalError
 from focal.server.auth import authorize
-from focal.service import DeliveryService
-from focal.service.metering import report_range, usage_report
+from focal.server.state import parts_of
 
 router = APIRouter()
 
@@ -32,21 +30,10 @@ def _day(text: str | None, name: str) -> date | None:
 async def usage(request: Request) -> dict[str, Any]:
     """`?from=YYYY-MM-DD&to=YYYY-MM-DD` (UTC days, both included; default the last 30 days)."""
     await authorize(request)
-    delivery: DeliveryService = request.app.state.delivery
-    meter = delivery.meter
-    now = meter.clock()
-    first, last = report_range(
+    parts = parts_of(request)
+    return await asyncio.to_thread(
+        parts.meter.report,  # this server's deliveries so far included
         _day(request.query_params.get("from"), "from"),
         _day(request.query_params.get("to"), "to"),
-        from_micros(now).date(),
-    )
-    await asyncio.to_thread(meter.flush)  # this server's deliveries so far
-    return await asyncio.to_thread(
-        usage_report,
-        meter.usage,
-        first,
-        last,
-        price_per_1000=delivery.settings.price_per_1000_transformations,
-        quota=meter.quota,
-        now=now,
+        price_per_1000=parts.settings.price_per_1000_transformations,
     )

@@ -16,23 +16,22 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from focal.catalog import FaceBoxStore, UsageStore, catalog_url, open_catalog
-from focal.catalog.times import now_micros
 from focal.config import Settings
 from focal.errors import ErrorKind, FocalError
-from focal.faces.workers import DetectorPool
 from focal.header_values import header_value
 from focal.options import Options, canonical, parse_options
-from focal.pipeline import probe
+from focal.pipeline import Limits, probe
 from focal.request_context import note
-from focal.service.faces import FaceLocator, FaceLookup, content_hash, detector_identity
+from focal.service.faces import FaceLocator, FaceLookup
 from focal.service.hints import ClientHints, client_headers, client_identity
 from focal.service.jobs import ImageJobs
-from focal.service.metering import Clock, Meter, transformation_key
+from focal.service.metering import Meter, transformation_key
 from focal.service.result_cache import CachedResult, ResultCache, result_key
-from focal.service.shared_results import open_shared_results
-from focal.service.sources import ResolvedSource, Sources
-from focal.service.transform import Described, limits_from, transform
+from focal.service.shared_results import SharedResults
+from focal.service.single_flight import SingleFlight
+from focal.service.sources import Sources
+from focal.service.transform import Described, transform
+from focal.sources.base import Source
 from focal.sources.origins import is_loop
 
 
@@ -77,57 +76,42 @@ def _etag_matches(header: str, etag: str) -> bool:
 
 
 class DeliveryService:
-    def __init__(self, settings: Settings, clock: Clock = now_micros) -> None:
+    """Runs `/cdn-cgi/image/` requests and hosted variants; built by `focal.service.parts`."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        limits: Limits,
+        jobs: ImageJobs,
+        sources: Sources,
+        faces: FaceLocator,
+        meter: Meter,
+        results: ResultCache | None,
+        shared: SharedResults | None,
+    ) -> None:
         self.settings = settings
-        self.limits = limits_from(settings)
-        self.jobs = ImageJobs(settings.image_concurrency, settings.queue_size)
-        self.sources = Sources(settings, self.jobs)
-        self.catalog = open_catalog(catalog_url(settings.data_dir, settings.catalog_url))
-        self.detectors = DetectorPool(
-            workers=settings.detector_workers,
-            task_timeout=settings.detector_timeout,
-            max_rss_bytes=settings.detector_max_rss_mib * 1024 * 1024,
-            max_side=settings.detect_max_side,
-            intra_op_threads=settings.detector_threads,
-            limits=self.limits,
-        )
-        self.faces = FaceLocator(
-            self.detectors,
-            FaceBoxStore(self.catalog, detector_identity(settings.detect_max_side)),
-            settings.face_cache_size,
-        )
-        self.meter = Meter(UsageStore(self.catalog), settings.transformation_quota, clock)
-        self.results = (
-            ResultCache(settings.data_dir / "cache", settings.result_cache_bytes)
-            if settings.result_cache_bytes > 0
-            else None
-        )
-        self.shared = open_shared_results(settings.shared_results_url, settings.data_dir)
-        # Transformations in work, by result key: concurrent requests for one variant wait on
-        # the same task instead of each making it.
-        self._making: dict[str, asyncio.Future[_Made]] = {}
+        self.limits = limits
+        self.jobs = jobs
+        self.sources = sources
+        self.faces = faces
+        self.meter = meter
+        self.results = results  # this server's cache; None when FOCAL_RESULT_CACHE_BYTES=0
+        self.shared = shared  # the fleet's; None without FOCAL_SHARED_RESULTS_URL
+        # Concurrent requests for one variant wait on the same transformation.
+        self._making: SingleFlight[str, _Made] = SingleFlight()
         self._sharing: set[asyncio.Task[None]] = set()  # writes to the fleet's store
         self.transformations = 0  # transformations started (not cache hits nor waiters)
-        self.coalesced = 0  # requests that waited for another's transformation of their variant
+
+    @property
+    def coalesced(self) -> int:
+        """Requests that waited for another's transformation of their variant."""
+        return self._making.joined
 
     async def settle(self) -> None:
         """Wait for the writes to the fleet's store started so far."""
         while self._sharing:
             await asyncio.gather(*self._sharing)
-
-    async def aclose(self) -> None:
-        await self.settle()
-        await asyncio.to_thread(self.meter.flush)
-        await self.sources.aclose()
-        await self.detectors.aclose()
-        self.jobs.close()
-        self.catalog.dispose()
-        if self.shared is not None:
-            self.shared.close()
-
-    async def locate_faces(self, data: bytes) -> FaceLookup:
-        key = await asyncio.to_thread(content_hash, data)
-        return await self.faces.locate(data, key)
 
     def variant_identity(
         self, options: Options, canonical_options: str, hints: ClientHints, fingerprint: str
@@ -155,7 +139,7 @@ class DeliveryService:
         self,
         options: Options,
         hints: ClientHints,
-        resolved: ResolvedSource,
+        resolved: Source,
         headers: Mapping[str, str],
         cache_control: str | None = None,
     ) -> Delivery:
@@ -187,21 +171,10 @@ class DeliveryService:
             headers = {**common, **cached.headers, "ETag": _etag(identity)}
             note(gravity=cached.headers.get("Focal-Gravity"))
             return Delivery(200, {**headers, "Content-Type": cached.content_type}, cached.body)
-        making = self._making.get(key)
-        if making is None:
-            # A task of its own, not this request's coroutine: a client that hangs up must not
-            # cancel the work the other requests wait for.
-            making = asyncio.ensure_future(
-                self._make(key, identity, options, hints, resolved, metered)
-            )
-            self._making[key] = making
-            note(cache="miss")
-            making.add_done_callback(functools.partial(self._made, key))
-        else:
-            self.coalesced += 1
-            note(cache="coalesced")
+        note(cache="coalesced" if key in self._making else "miss")
+        make = functools.partial(self._make, key, identity, options, hints, resolved, metered)
         try:
-            made = await asyncio.shield(making)
+            made = await self._making.run(key, make)
         except FocalError as error:
             if options.onerror == "redirect" and error.status not in (429, 503):
                 note(error=error.code, error_message=error.message)  # answered with a redirect
@@ -232,19 +205,13 @@ class DeliveryService:
             await self._keep_here(key, cached)
         return cached
 
-    def _made(self, key: str, making: asyncio.Future[_Made]) -> None:
-        if self._making.get(key) is making:
-            del self._making[key]
-        if not making.cancelled():
-            making.exception()  # retrieved: the waiting requests got it already
-
     async def _make(
         self,
         key: str,
         identity: str,
         options: Options,
         hints: ClientHints,
-        resolved: ResolvedSource,
+        resolved: Source,
         metered: str | None,
     ) -> _Made:
         """Read, check the limits, find faces if asked, transform and count; then keep the
@@ -256,7 +223,7 @@ class DeliveryService:
         """
         # A place in image work for the work; a source read already was read under its
         # request's place, which the work uses.
-        place = self.jobs.admit() if resolved.data is None else contextlib.nullcontext()
+        place = contextlib.nullcontext() if resolved.in_memory else self.jobs.admit()
         async with place:
             if metered is not None:
                 await self.meter.check(metered)  # past the quota, refuse before any work
@@ -266,7 +233,7 @@ class DeliveryService:
             lookup = None
             extra: dict[str, str] = {}
             if options.gravity.uses_faces:
-                lookup = await self.locate_faces(data)
+                lookup = await self.faces.locate(data)
                 extra["Focal-Gravity"] = _describe_gravity(lookup)
             result = await self.jobs.run(
                 transform, data, options, hints, self.limits, lookup, source

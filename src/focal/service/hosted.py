@@ -5,9 +5,7 @@ delivered as named or flexible variants through the same pipeline as `/cdn-cgi/i
 from __future__ import annotations
 
 import asyncio
-import functools
 import hashlib
-import hmac
 import logging
 import time
 from collections.abc import Mapping
@@ -25,11 +23,15 @@ from focal.catalog import (
 from focal.config import Settings
 from focal.errors import ErrorKind, FocalError, OptionError
 from focal.options import Options, options_from_mapping, parse_options
-from focal.pipeline import Limits, SourceInfo, check_decodes
+from focal.pipeline import SourceInfo, check_decodes
 from focal.service.delivery import Delivery, DeliveryService
 from focal.service.hints import ClientHints
-from focal.service.sources import ResolvedSource
-from focal.storage import BlobNotFound, BlobStore, LocalBlobStore
+from focal.service.metering import Meter
+from focal.service.transform import limits_from
+from focal.signing import signature_matches, signed_url
+from focal.sources.hosted import HostedSource
+from focal.sources.remote import RemoteFetcher
+from focal.storage import BlobStore, LocalBlobStore
 from focal.storage.owner import is_gone, this_process
 
 log = logging.getLogger(__name__)
@@ -55,12 +57,6 @@ def stored_key(record: ImageRecord) -> str | None:
     if record.content_hash is not None:  # a record written before keys were stored
         return blob_key(record.id, record.content_hash)
     return None
-
-
-def signature(key: str, path: str, expires: int) -> str:
-    """The hosted product's signed URL: hex HMAC-SHA256 of `path?exp=<unix time>`."""
-    message = f"{path}?exp={expires}".encode()
-    return hmac.new(key.encode(), message, hashlib.sha256).hexdigest()
 
 
 VARIANT_OPTIONS = ("fit", "width", "height", "metadata")  # what a named variant may set
@@ -125,17 +121,23 @@ class HostedImages:
         settings: Settings,
         catalog: HostedCatalog,
         blobs: BlobStore,
+        fetcher: RemoteFetcher,
         delivery: DeliveryService,
+        meter: Meter,
     ) -> None:
         self.settings = settings
         self.catalog = catalog
         self.blobs = blobs
+        self.fetcher = fetcher  # uploads by URL, from the allowed origins
         self.delivery = delivery
-        self.limits = Limits(
-            max_bytes=settings.hosted_max_bytes,
-            max_pixels=settings.max_pixels,
-            max_side=settings.max_side,
-        )
+        self.meter = meter  # counts deliveries
+        # The server's limits, but for the size of an upload: hosted originals are smaller.
+        self.limits = limits_from(settings, max_bytes=settings.hosted_max_bytes)
+
+    @property
+    def max_upload_bytes(self) -> int:
+        """FOCAL_HOSTED_MAX_BYTES: the largest original an upload may store."""
+        return self.limits.max_bytes
 
     # --- uploads -------------------------------------------------------------------------
 
@@ -149,7 +151,7 @@ class HostedImages:
             raise
 
     async def fetch(self, url: str) -> bytes:
-        fetched = await self.delivery.sources.fetcher.fetch(url)
+        fetched = await self.fetcher.fetch(url)
         if len(fetched.data) > self.limits.max_bytes:
             raise FocalError(
                 ErrorKind.SOURCE_TOO_LARGE,
@@ -310,7 +312,7 @@ class HostedImages:
         path = f"/upload/{image_id}"
         stamp = int(expires.timestamp())
         key = (await asyncio.to_thread(self.catalog.signing_keys))[0][1]  # the newest
-        url = f"{base_url.rstrip('/')}{path}?exp={stamp}&sig={signature(key, path, stamp)}"
+        url = base_url.rstrip("/") + signed_url(key, path, stamp)
         return record, url
 
     async def direct_upload(
@@ -342,14 +344,13 @@ class HostedImages:
         return record, await self._read(record)
 
     async def _read(self, record: ImageRecord) -> bytes:
+        return await self._source(record).read()
+
+    def _source(self, record: ImageRecord) -> HostedSource:
         if record.draft or record.content_hash is None:
             raise FocalError(ErrorKind.NOT_FOUND, f"image {record.id!r} has not been uploaded yet")
         key = stored_key(record) or blob_key(record.id, record.content_hash)
-        try:
-            return await asyncio.to_thread(self.blobs.get, key)
-        except BlobNotFound:
-            missing = f"the original of {record.id!r} is missing"
-            raise FocalError(ErrorKind.NOT_FOUND, missing) from None
+        return HostedSource(record.id, record.content_hash, key, self.blobs)
 
     async def delete(self, image_id: str) -> None:
         record = await self.get(image_id)
@@ -374,9 +375,7 @@ class HostedImages:
         if expires < time.time():
             raise FocalError(ErrorKind.ACCESS_DENIED, f"this {what} expired; ask for a new one")
         keys = await asyncio.to_thread(self.catalog.signing_keys)
-        if not any(
-            hmac.compare_digest(signature(secret, path, expires), sig.lower()) for _, secret in keys
-        ):
+        if not signature_matches((secret for _, secret in keys), path, expires, sig):
             raise FocalError(ErrorKind.ACCESS_DENIED, f"the signature of this {what} is wrong")
 
     async def _options(self, record: ImageRecord, name: str) -> tuple[Options, bool]:
@@ -410,8 +409,7 @@ class HostedImages:
         headers: Mapping[str, str],
     ) -> Delivery:
         record = await self.get(image_id)
-        if record.draft:
-            raise FocalError(ErrorKind.NOT_FOUND, f"image {image_id!r} has not been uploaded yet")
+        source = self._source(record)  # a draft has no original to deliver
         options, signed = await self._options(record, variant)
         if signed:
             await self.verify_signature(path, query, what="image")
@@ -419,17 +417,10 @@ class HostedImages:
         ttl = self.settings.browser_ttl
         visibility = "private" if record.require_signed_urls else "public"
         cache_control = f"{visibility}, max-age={ttl}, stale-while-revalidate=7200"
-        # The catalog's content hash is the fingerprint: a cache hit or a 304 reads no blob.
-        resolved = ResolvedSource(
-            name=f"hosted:{image_id}",
-            fingerprint=f"hosted:{image_id}:{record.content_hash}",
-            original_url=f"/images/{image_id}/public",
-            load=functools.partial(self._read, record),
-        )
         delivered = await self.delivery.deliver_resolved(
-            options, hints, resolved, headers, cache_control
+            options, hints, source, headers, cache_control
         )
-        self.delivery.meter.note_delivery()
+        self.meter.note_delivery()
         return delivered
 
 
@@ -452,4 +443,4 @@ def describe(record: ImageRecord, variant_urls: list[str]) -> dict[str, Any]:
     return described
 
 
-__all__ = ["HostedImages", "checked_variant_options", "describe", "signature", "variant_options"]
+__all__ = ["HostedImages", "checked_variant_options", "describe", "variant_options"]

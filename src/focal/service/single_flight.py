@@ -28,6 +28,10 @@ class SingleFlight(Generic[K, V]):
         """Flights in the air."""
         return len(self._flights)
 
+    def __contains__(self, key: object) -> bool:
+        """Whether a flight for `key` is in the air: a `run` now would join it."""
+        return key in self._flights
+
     async def run(self, key: K, work: Callable[[], Coroutine[Any, Any, V]]) -> V:
         """The result of `work()`, or of the same key's work already under way.
 

@@ -11,32 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import hashlib
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
-from focal.config import Settings
 from focal.service.jobs import ImageJobs
+from focal.sources.base import Source
 from focal.sources.freshness import FreshSources, freshness_seconds
-from focal.sources.local import LocalOrigin
-from focal.sources.remote import RemoteFetcher
-
-
-@dataclass(frozen=True)
-class ResolvedSource:
-    name: str  # what metering counts by: a replaced original is the same source
-    fingerprint: str
-    original_url: str  # where onerror=redirect sends the client
-    # Read already (remote, or an origin file seen for the first time), under an admission.
-    data: bytes | None = None
-    load: Callable[[], Awaitable[bytes]] | None = None  # reads it when a transformation needs it
-
-    async def read(self) -> bytes:
-        if self.data is not None:
-            return self.data
-        assert self.load is not None, "a resolved source has its bytes or a way to them"
-        return await self.load()
+from focal.sources.local import LocalFileSource, LocalOrigin
+from focal.sources.remote import RemoteFetcher, UrlSource
 
 
 def is_remote(source: str) -> bool:
@@ -50,17 +31,23 @@ def normalize_remote(source: str) -> str:
 
 
 class Sources:
-    def __init__(self, settings: Settings, jobs: ImageJobs) -> None:
-        self.settings = settings
+    """Finds the `Source` a URL names: in the origin folder, or at an allowed remote origin."""
+
+    def __init__(
+        self,
+        origin: LocalOrigin,
+        fetcher: RemoteFetcher,
+        fresh: FreshSources,
+        jobs: ImageJobs,
+        default_freshness: float,
+    ) -> None:
+        self.origin = origin
+        self.fetcher = fetcher
+        self.fresh = fresh
         self.jobs = jobs
-        self.origin = LocalOrigin(settings.origin_path, settings.max_source_bytes)
-        self.fetcher = RemoteFetcher(settings)
-        self.fresh = FreshSources()
+        self.default_freshness = default_freshness  # seconds, when an origin says nothing
 
-    async def aclose(self) -> None:
-        await self.fetcher.aclose()
-
-    async def resolve(self, source: str, held: contextlib.AsyncExitStack) -> ResolvedSource:
+    async def resolve(self, source: str, held: contextlib.AsyncExitStack) -> Source:
         """The source and its fingerprint; admissions taken to read it are entered in `held`."""
         if is_remote(source):
             return await self._remote(normalize_remote(source), held)
@@ -68,33 +55,20 @@ class Sources:
         if not local.fingerprint:  # not seen before: read it to hash it
             await held.enter_async_context(self.jobs.admit())
             local = await asyncio.to_thread(self.origin.hashed, local)
-        return ResolvedSource(
-            f"origin:{local.name}",
-            local.fingerprint,
-            "/originals/" + source.lstrip("/"),
-            data=local.data,
-            load=functools.partial(asyncio.to_thread, self.origin.load, local),
-        )
+        return LocalFileSource(self.origin, local)
 
-    async def _remote(self, url: str, held: contextlib.AsyncExitStack) -> ResolvedSource:
-        name = f"url:{url}"
+    async def _remote(self, url: str, held: contextlib.AsyncExitStack) -> Source:
         fresh = self.fresh.fresh(url)
         if fresh is not None:  # fresh by its origin's word: a hit or a 304 fetches nothing
-            return ResolvedSource(name, fresh, url, load=self._fetch_bytes(url))
+            return UrlSource(url, fresh, self.fetcher)
         known = self.fresh.known(url)
         await held.enter_async_context(self.jobs.admit())
         fetched = await self.fetcher.fetch(url, known.validators if known else None)
-        lifetime = freshness_seconds(fetched.cache_control, self.settings.remote_freshness_seconds)
+        lifetime = freshness_seconds(fetched.cache_control, self.default_freshness)
         if fetched.not_modified and known is not None:  # unchanged: no body came
             self.fresh.put(url, known.fingerprint, lifetime, known.validators)
-            return ResolvedSource(name, known.fingerprint, url, load=self._fetch_bytes(url))
+            return UrlSource(url, known.fingerprint, self.fetcher)
         validator = fetched.etag or hashlib.sha256(fetched.data).hexdigest()
         fingerprint = f"url:{fetched.url}:{validator}"
         self.fresh.put(url, fingerprint, lifetime, fetched.validators())
-        return ResolvedSource(name, fingerprint, url, data=fetched.data)
-
-    def _fetch_bytes(self, url: str) -> Callable[[], Awaitable[bytes]]:
-        async def fetch() -> bytes:
-            return (await self.fetcher.fetch(url)).data
-
-        return fetch
+        return UrlSource(url, fingerprint, self.fetcher, data=fetched.data)

@@ -21,10 +21,12 @@ from focal.service.faces import FaceLookup
 from focal.service.hints import ClientHints, for_client
 
 
-def limits_from(settings: Settings) -> Limits:
-    """The server's (and the CLI's) limits on an original and on one transformation."""
+def limits_from(settings: Settings, *, max_bytes: int | None = None) -> Limits:
+    """The server's (and the CLI's) limits on an original and on one transformation: the one
+    place settings become `Limits`. `max_bytes` for originals with a bound of their own
+    (hosted uploads); else FOCAL_MAX_SOURCE_BYTES."""
     return Limits(
-        max_bytes=settings.max_source_bytes,
+        max_bytes=settings.max_source_bytes if max_bytes is None else max_bytes,
         max_pixels=settings.max_pixels,
         max_side=settings.max_side,
         max_output_pixels=settings.max_output_pixels,

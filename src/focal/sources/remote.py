@@ -55,6 +55,34 @@ class RemoteSource:
         return headers
 
 
+@dataclass(frozen=True)
+class UrlSource:
+    """A remote original as a `Source` (focal.sources.base): fetched already, or fetched
+    when a transformation needs it (its fingerprint known fresh, or confirmed by a 304)."""
+
+    url: str
+    fingerprint: str
+    fetcher: RemoteFetcher
+    data: bytes | None = None
+
+    @property
+    def name(self) -> str:
+        return f"url:{self.url}"
+
+    @property
+    def original_url(self) -> str:
+        return self.url
+
+    @property
+    def in_memory(self) -> bool:
+        return self.data is not None
+
+    async def read(self) -> bytes:
+        if self.data is not None:
+            return self.data
+        return (await self.fetcher.fetch(self.url)).data
+
+
 # --- The fetcher ------------------------------------------------------------------------------
 
 

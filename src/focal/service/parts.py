@@ -1,0 +1,152 @@
+"""The composition root: every long-lived part of a server, built once from the settings.
+
+`build_parts` runs at the app's start-up (server/app.py's lifespan) and `Parts.aclose` at its
+end. Each service is handed only the parts it uses, as constructor arguments; nothing else
+builds a part, and no service reaches through another's attributes for one. The CLI builds
+what it needs (limits, a face detector) with the builders below, so a setting means the same
+thing in both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+
+from focal.catalog import FaceBoxStore, HostedCatalog, UsageStore, catalog_url, open_catalog
+from focal.catalog.times import now_micros
+from focal.config import Settings
+from focal.faces.detector import FaceDetector
+from focal.faces.workers import DetectorPool
+from focal.pipeline import Limits
+from focal.service.chain import ChainService
+from focal.service.delivery import DeliveryService
+from focal.service.faces import FaceLocator, detector_identity
+from focal.service.hosted import HostedImages
+from focal.service.jobs import ImageJobs
+from focal.service.metering import Clock, Meter
+from focal.service.result_cache import ResultCache
+from focal.service.shared_results import SharedResults, open_shared_results
+from focal.service.sources import Sources
+from focal.service.transform import limits_from
+from focal.sources.freshness import FreshSources
+from focal.sources.local import LocalOrigin
+from focal.sources.remote import RemoteFetcher
+from focal.storage import BlobStore, open_blob_store
+
+MIB = 1024 * 1024
+
+
+def detector_pool(settings: Settings, limits: Limits) -> DetectorPool:
+    """The server's face detectors: worker processes, started on first use or at start-up."""
+    return DetectorPool(
+        workers=settings.detector_workers,
+        task_timeout=settings.detector_timeout,
+        max_rss_bytes=settings.detector_max_rss_mib * MIB,
+        max_side=settings.detect_max_side,
+        intra_op_threads=settings.detector_threads,
+        limits=limits,
+    )
+
+
+def face_detector(settings: Settings, limits: Limits) -> FaceDetector:
+    """A detector in this process (the CLI's): the pool's detection size and limits.
+
+    The source limits hold for detection too: checked from the header before decoding.
+    """
+    return FaceDetector(max_side=settings.detect_max_side, limits=limits)
+
+
+def result_cache(settings: Settings) -> ResultCache | None:
+    """This server's cache of results on disk; None when FOCAL_RESULT_CACHE_BYTES is 0."""
+    if settings.result_cache_bytes <= 0:
+        return None
+    return ResultCache(settings.data_dir / "cache", settings.result_cache_bytes)
+
+
+@dataclass(frozen=True)
+class Parts:
+    """What a running server is made of; each part owns its counters (read by /metrics)."""
+
+    settings: Settings
+    limits: Limits
+    catalog: Engine
+    hosted_catalog: HostedCatalog
+    jobs: ImageJobs
+    origin: LocalOrigin
+    fetcher: RemoteFetcher
+    sources: Sources
+    detectors: DetectorPool
+    faces: FaceLocator
+    meter: Meter
+    results: ResultCache | None
+    shared: SharedResults | None
+    blobs: BlobStore
+    delivery: DeliveryService
+    hosted: HostedImages
+    chains: ChainService
+
+    async def aclose(self) -> None:
+        """Close every part, those that others use last."""
+        await self.delivery.settle()  # writes to the fleet's store under way
+        await asyncio.to_thread(self.meter.flush)
+        await self.fetcher.aclose()
+        await self.detectors.aclose()
+        self.jobs.close()
+        self.catalog.dispose()
+        if self.shared is not None:
+            self.shared.close()
+        self.blobs.close()
+
+
+def build_parts(settings: Settings, clock: Clock = now_micros) -> Parts:
+    """Every part of a server, each built once. `clock`: what metering's days run on."""
+    limits = limits_from(settings)
+    jobs = ImageJobs(settings.image_concurrency, settings.queue_size)
+    catalog = open_catalog(catalog_url(settings.data_dir, settings.catalog_url))
+    origin = LocalOrigin(settings.origin_path, settings.max_source_bytes)
+    fetcher = RemoteFetcher(settings)
+    sources = Sources(
+        origin, fetcher, FreshSources(), jobs, settings.remote_freshness_seconds
+    )
+    detectors = detector_pool(settings, limits)
+    faces = FaceLocator(
+        detectors,
+        FaceBoxStore(catalog, detector_identity(settings.detect_max_side)),
+        settings.face_cache_size,
+    )
+    meter = Meter(UsageStore(catalog), settings.transformation_quota, clock)
+    results = result_cache(settings)
+    shared = open_shared_results(settings.shared_results_url, settings.data_dir)
+    delivery = DeliveryService(
+        settings,
+        limits=limits,
+        jobs=jobs,
+        sources=sources,
+        faces=faces,
+        meter=meter,
+        results=results,
+        shared=shared,
+    )
+    hosted_catalog = HostedCatalog(catalog)
+    blobs = open_blob_store(settings.storage_url, settings.data_dir)
+    return Parts(
+        settings=settings,
+        limits=limits,
+        catalog=catalog,
+        hosted_catalog=hosted_catalog,
+        jobs=jobs,
+        origin=origin,
+        fetcher=fetcher,
+        sources=sources,
+        detectors=detectors,
+        faces=faces,
+        meter=meter,
+        results=results,
+        shared=shared,
+        blobs=blobs,
+        delivery=delivery,
+        hosted=HostedImages(settings, hosted_catalog, blobs, fetcher, delivery, meter),
+        chains=ChainService(jobs, limits, meter, faces),
+    )
