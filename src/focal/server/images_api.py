@@ -19,11 +19,25 @@ from focal.errors import ErrorKind, FocalError
 from focal.json_input import load_json
 from focal.pipeline.flat_chain import CHAIN_PART, FlatChain, input_part
 from focal.pipeline.operations import MAX_INPUTS
-from focal.server.auth import authorize
+from focal.server.api_models import (
+    IMAGE_RESPONSE,
+    TEXT_ERRORS,
+    InfoForm,
+    InputInfo,
+    TransformForm,
+    form_body,
+)
+from focal.server.auth import AUTHORIZED
 from focal.service import DeliveryService
 from focal.service.chain import describe_input, run_chain
 
-router = APIRouter()
+# The token is checked before the handler runs, and so before any byte of the body is read.
+router = APIRouter(dependencies=AUTHORIZED, responses=TEXT_ERRORS)
+
+
+def _delivery(request: Request) -> DeliveryService:
+    delivery: DeliveryService = request.app.state.delivery
+    return delivery
 
 
 async def _form(request: Request) -> FormData:
@@ -63,8 +77,7 @@ def _chain(form: FormData) -> FlatChain:
 async def _admitted(
     request: Request, work: Callable[[DeliveryService, FormData], Awaitable[Response]]
 ) -> Response:
-    delivery: DeliveryService = request.app.state.delivery
-    await authorize(request)
+    delivery = _delivery(request)
     # The body is read before a place in image work is taken: a client sending slowly holds
     # no place that a ready request could use.
     form = await _form(request)
@@ -75,7 +88,12 @@ async def _admitted(
         await form.close()
 
 
-@router.post("/transform")
+@router.post(
+    "/transform",
+    response_class=Response,
+    responses=IMAGE_RESPONSE,
+    openapi_extra=form_body(TransformForm),
+)
 async def transform(request: Request) -> Response:
     """Run a flattened chain on the input images; answer with the encoded result."""
 
@@ -93,7 +111,7 @@ async def transform(request: Request) -> Response:
     return await _admitted(request, work)
 
 
-@router.post("/info")
+@router.post("/info", response_model=InputInfo, openapi_extra=form_body(InfoForm))
 async def info(request: Request) -> Response:
     """Format, file size and size of the one input image."""
 

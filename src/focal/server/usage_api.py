@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date
-from typing import Any
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
 
 from focal.catalog.times import from_micros
 from focal.errors import ErrorKind, FocalError
-from focal.server.auth import authorize
+from focal.server.api_models import TEXT_ERRORS, UsageReport
+from focal.server.auth import AUTHORIZED
 from focal.service import DeliveryService
 from focal.service.metering import report_range, usage_report
 
@@ -28,20 +30,33 @@ def _day(text: str | None, name: str) -> date | None:
         ) from None
 
 
-@router.get("/usage")
-async def usage(request: Request) -> dict[str, Any]:
-    """`?from=YYYY-MM-DD&to=YYYY-MM-DD` (UTC days, both included; default the last 30 days)."""
-    await authorize(request)
+def _delivery(request: Request) -> DeliveryService:
     delivery: DeliveryService = request.app.state.delivery
+    return delivery
+
+
+@router.get(
+    "/usage",
+    dependencies=AUTHORIZED,
+    response_model=UsageReport,
+    responses=TEXT_ERRORS,
+)
+async def usage(
+    request: Request,
+    first_day: Annotated[str | None, Query(alias="from", description="YYYY-MM-DD")] = None,
+    last_day: Annotated[str | None, Query(alias="to", description="YYYY-MM-DD")] = None,
+) -> JSONResponse:
+    """`?from=YYYY-MM-DD&to=YYYY-MM-DD` (UTC days, both included; default the last 30 days)."""
+    delivery = _delivery(request)
     meter = delivery.meter
     now = meter.clock()
     first, last = report_range(
-        _day(request.query_params.get("from"), "from"),
-        _day(request.query_params.get("to"), "to"),
+        _day(first_day, "from"),
+        _day(last_day, "to"),
         from_micros(now).date(),
     )
     await asyncio.to_thread(meter.flush)  # this server's deliveries so far
-    return await asyncio.to_thread(
+    report = await asyncio.to_thread(
         usage_report,
         meter.usage,
         first,
@@ -50,3 +65,4 @@ async def usage(request: Request) -> dict[str, Any]:
         quota=meter.quota,
         now=now,
     )
+    return JSONResponse(report)
