@@ -12,6 +12,7 @@ from types import ModuleType
 # The top-level modules each extra brings, for naming the extra when one is missing.
 EXTRA_OF_MODULE = {
     "fastapi": "server",
+    "fastapi_offline": "server",
     "starlette": "server",
     "uvicorn": "server",
     "multipart": "server",

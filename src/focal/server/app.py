@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
 from focal import __version__
@@ -19,11 +20,13 @@ from focal.catalog.times import now_micros
 from focal.config import Settings, load_settings
 from focal.errors import ErrorKind, FocalError
 from focal.server.access_log import AccessLog
+from focal.server.api_models import DELIVERY_RESPONSES, ORIGINAL_RESPONSE, TEXT_ERRORS
 from focal.server.body_limit import BodyLimit, RouteBodyLimits
 from focal.server.hosted_api import ENVELOPED_PATHS, error_envelope
 from focal.server.hosted_api import router as hosted_api
 from focal.server.images_api import router as images_api
 from focal.server.metrics import RequestMetrics, ServiceCollector
+from focal.server.openapi import get_and_head, published_schema
 from focal.server.readiness import ReadinessParts, readiness
 from focal.server.responses import delivery_response
 from focal.server.state import parts_of
@@ -100,7 +103,11 @@ def create_app(settings: Settings | None = None, clock: Clock = now_micros) -> F
 
     registry = CollectorRegistry()  # one per app: several apps may share a process (tests)
     # No redirects to add or drop a trailing slash: each URL gets its answer directly.
-    app = FastAPI(title="Focal", version=__version__, lifespan=lifespan, redirect_slashes=False)
+    # The documentation's pages (/docs, /redoc) load their scripts from this server, not a CDN.
+    app = FastAPIOffline(
+        title="Focal", version=__version__, lifespan=lifespan, redirect_slashes=False
+    )
+    app.openapi = functools.partial(published_schema, app)  # type: ignore[method-assign]
     app.add_middleware(
         BodyLimit, limits=RouteBodyLimits.from_settings(settings), refuse=error_for
     )
@@ -116,7 +123,12 @@ def create_app(settings: Settings | None = None, clock: Clock = now_micros) -> F
     async def on_invalid_parameter(request: Request, error: RequestValidationError) -> Response:
         return error_for(request.url.path, invalid_parameters(error))
 
-    @app.api_route("/cdn-cgi/image/{options}/{source:path}", methods=["GET", "HEAD"])
+    @get_and_head(
+        app,
+        "/cdn-cgi/image/{options}/{source:path}",
+        response_class=Response,
+        responses=DELIVERY_RESPONSES,
+    )
     async def transform_image(request: Request, options: str, source: str) -> Response:
         """Serve a variant of an original: `<options>` as in `width=400,fit=cover`."""
         if is_remote(source) and request.url.query:
@@ -127,15 +139,20 @@ def create_app(settings: Settings | None = None, clock: Clock = now_micros) -> F
         delivery = parts_of(request).delivery
         return delivery_response(await delivery.deliver(options, source, headers))
 
-    @app.api_route("/cdn-cgi/image", methods=["GET", "HEAD"])
-    @app.api_route("/cdn-cgi/image/{incomplete:path}", methods=["GET", "HEAD"])
+    @get_and_head(app, "/cdn-cgi/image", include_in_schema=False)
+    @get_and_head(app, "/cdn-cgi/image/{incomplete:path}", include_in_schema=False)
     async def incomplete_image_url(incomplete: str = "") -> Response:
         """`/cdn-cgi/image/photo.jpg`: one part where options and a source are needed."""
         raise missing_source()
 
     if settings.serve_originals:
 
-        @app.api_route("/originals/{path:path}", methods=["GET", "HEAD"])
+        @get_and_head(
+            app,
+            "/originals/{path:path}",
+            response_class=Response,
+            responses={**ORIGINAL_RESPONSE, **TEXT_ERRORS},
+        )
         async def original(request: Request, path: str) -> Response:
             """An original from the origin folder, byte for byte: onerror=redirect's target."""
             local = await asyncio.to_thread(parts_of(request).origin.read, path)
@@ -147,8 +164,8 @@ def create_app(settings: Settings | None = None, clock: Clock = now_micros) -> F
     app.include_router(hosted_api)
     app.include_router(usage_api)
 
-    @app.api_route("/images/{path:path}/", methods=["GET", "HEAD"])
-    @app.api_route("/cdn-cgi/imagedelivery/{path:path}/", methods=["GET", "HEAD"])
+    @get_and_head(app, "/images/{path:path}/", include_in_schema=False)
+    @get_and_head(app, "/cdn-cgi/imagedelivery/{path:path}/", include_in_schema=False)
     async def hosted_url_with_trailing_slash(path: str) -> Response:
         """After the hosted routes: what they left is a URL ending in '/', not a variant."""
         raise FocalError(

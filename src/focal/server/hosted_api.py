@@ -10,7 +10,6 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException
 
@@ -18,12 +17,38 @@ from focal.catalog import HostedCatalog, ImageRecord, VariantRecord
 from focal.catalog.images import MAX_PAGE, encode_metadata
 from focal.errors import ErrorKind, FocalError
 from focal.json_input import load_json, validated
-from focal.server.auth import authorize
+from focal.server.api_models import (
+    DELIVERY_RESPONSES,
+    ENVELOPE_ERRORS,
+    ORIGINAL_RESPONSE,
+    DirectUploadFile,
+    DirectUploadForm,
+    DirectUploadURL,
+    Empty,
+    Envelope,
+    HostedImage,
+    ImageChanges,
+    ImageList,
+    ImageListV2,
+    ImageStats,
+    OneVariant,
+    SigningKeys,
+    UploadForm,
+    VariantBody,
+    VariantList,
+    form_body,
+    json_body,
+)
+from focal.server.auth import AUTHORIZED
+from focal.server.openapi import get_and_head
 from focal.server.responses import delivery_response
 from focal.server.state import parts_of
 from focal.service.hosted import HostedImages, checked_variant_options, describe
 
-router = APIRouter()
+# The API: the token is checked before the handler runs; answers and refusals enveloped.
+api = APIRouter(dependencies=AUTHORIZED, responses=ENVELOPE_ERRORS)
+# What a signed URL or an image URL opens, without a token.
+public = APIRouter()
 ENVELOPED_PATHS = ("/images/v1", "/images/v2", "/upload/")
 
 
@@ -119,10 +144,11 @@ async def _file(form: FormData, limit: int) -> tuple[bytes, str | None] | None:
 # --- images ------------------------------------------------------------------------------
 
 
-@router.post("/images/v1")
+@api.post(
+    "/images/v1", response_model=Envelope[HostedImage], openapi_extra=form_body(UploadForm)
+)
 async def upload(request: Request) -> Response:
     """Upload an original: a `file` part, or a `url` to fetch it from."""
-    await authorize(request)
     hosted = _hosted(request)
     form = await _form(request)
     try:
@@ -147,23 +173,21 @@ async def upload(request: Request) -> Response:
     return envelope(await _described(request, record))
 
 
-@router.get("/images/v1")
+@api.get("/images/v1", response_model=Envelope[ImageList])
 async def list_v1(request: Request, page: int = 1, per_page: int = 50) -> Response:
-    await authorize(request)
     if not 1 <= page <= MAX_PAGE or not 1 <= per_page <= 100:
         raise FocalError(ErrorKind.BAD_REQUEST, f"page is 1 to {MAX_PAGE:,}; per_page is 1 to 100")
     records = await asyncio.to_thread(_catalog(request).list_images_v1, page, per_page)
     return envelope({"images": [await _described(request, r) for r in records]})
 
 
-@router.get("/images/v2")
+@api.get("/images/v2", response_model=Envelope[ImageListV2])
 async def list_v2(
     request: Request,
     per_page: int = 1000,
     continuation_token: str | None = None,
     sort_order: str = "desc",
 ) -> Response:
-    await authorize(request)
     if not 10 <= per_page <= 10_000 or sort_order not in ("asc", "desc"):
         raise FocalError(
             ErrorKind.BAD_REQUEST, "per_page is 10 to 10000; sort_order is asc or desc"
@@ -177,17 +201,19 @@ async def list_v2(
     return envelope({"images": images, "continuation_token": token})
 
 
-@router.get("/images/v1/stats")
+@api.get("/images/v1/stats", response_model=Envelope[ImageStats])
 async def stats(request: Request) -> Response:
-    await authorize(request)
     count, size = await asyncio.to_thread(_catalog(request).stats)
     return envelope({"count": {"current": count}, "bytes": {"current": size}})
 
 
-@router.post("/images/v2/direct_upload")
+@api.post(
+    "/images/v2/direct_upload",
+    response_model=Envelope[DirectUploadURL],
+    openapi_extra=form_body(DirectUploadForm, required=False, urlencoded=True),
+)
 async def create_direct_upload(request: Request) -> Response:
     """A one-time upload URL for a browser; the image is a draft until it is used."""
-    await authorize(request)
     form = await _form(request)
     expiry = form.get("expiry")
     expires_in = None
@@ -207,7 +233,12 @@ async def create_direct_upload(request: Request) -> Response:
     return envelope({"id": record.id, "uploadURL": url})
 
 
-@router.post("/upload/{image_id:path}")
+@public.post(
+    "/upload/{image_id:path}",
+    responses=ENVELOPE_ERRORS,
+    response_model=Envelope[HostedImage],
+    openapi_extra=form_body(DirectUploadFile),
+)
 async def direct_upload(request: Request, image_id: str) -> Response:
     """The one-time upload: needs no token, only the signed URL it was given."""
     hosted = _hosted(request)
@@ -243,34 +274,8 @@ def _variant_json(variant: VariantRecord) -> dict[str, Any]:
     }
 
 
-class _Body(BaseModel):
-    """A JSON body: every field typed strictly (true is no number, "1" no boolean)."""
-
-    model_config = ConfigDict(strict=True, extra="forbid")
-
-
-class _VariantOptions(_Body):
-    """The shape and types only: the values are checked by focal.options, as in a URL."""
-
-    fit: str = "scale-down"
-    metadata: str = "none"
-    width: int | None = None
-    height: int | None = None
-
-
-class _VariantBody(_Body):
-    id: str | None = None
-    options: _VariantOptions = _VariantOptions()
-    neverRequireSignedURLs: bool = False
-
-
-class _ImageChanges(_Body):
-    metadata: dict[str, Any] | None = None
-    requireSignedURLs: bool | None = None
-
-
 def _variant_from(body: Any, name: str | None) -> VariantRecord:
-    variant = validated(_VariantBody, body, "the variant")
+    variant = validated(VariantBody, body, "the variant")
     name = name or variant.id
     if not isinstance(name, str) or not name or "=" in name or "/" in name or len(name) > 99:
         raise FocalError(
@@ -292,43 +297,46 @@ async def _json(request: Request) -> Any:
     return load_json(await request.body(), "the body")
 
 
-@router.get("/images/v1/variants")
+@api.get("/images/v1/variants", response_model=Envelope[VariantList])
 async def list_variants(request: Request) -> Response:
-    await authorize(request)
     variants = await asyncio.to_thread(_catalog(request).list_variants)
     return envelope({"variants": {v.name: _variant_json(v) for v in variants}})
 
 
-@router.post("/images/v1/variants")
+@api.post(
+    "/images/v1/variants",
+    response_model=Envelope[OneVariant],
+    openapi_extra=json_body(VariantBody),
+)
 async def create_variant(request: Request) -> Response:
-    await authorize(request)
     variant = _variant_from(await _json(request), None)
     catalog = _catalog(request)
     saved = await asyncio.to_thread(lambda: catalog.put_variant(variant, create=True))
     return envelope({"variant": _variant_json(saved)})
 
 
-@router.get("/images/v1/variants/{name}")
+@api.get("/images/v1/variants/{name}", response_model=Envelope[OneVariant])
 async def get_variant(request: Request, name: str) -> Response:
-    await authorize(request)
     variant = await asyncio.to_thread(_catalog(request).get_variant, name)
     if variant is None:
         raise FocalError(ErrorKind.NOT_FOUND, f"no variant named {name!r}")
     return envelope({"variant": _variant_json(variant)})
 
 
-@router.patch("/images/v1/variants/{name}")
+@api.patch(
+    "/images/v1/variants/{name}",
+    response_model=Envelope[OneVariant],
+    openapi_extra=json_body(VariantBody),
+)
 async def update_variant(request: Request, name: str) -> Response:
-    await authorize(request)
     variant = _variant_from(await _json(request), name)
     catalog = _catalog(request)
     saved = await asyncio.to_thread(lambda: catalog.put_variant(variant, create=False))
     return envelope({"variant": _variant_json(saved)})
 
 
-@router.delete("/images/v1/variants/{name}")
+@api.delete("/images/v1/variants/{name}", response_model=Envelope[Empty])
 async def delete_variant(request: Request, name: str) -> Response:
-    await authorize(request)
     if not await asyncio.to_thread(_catalog(request).delete_variant, name):
         raise FocalError(ErrorKind.NOT_FOUND, f"no variant named {name!r}")
     return envelope({})
@@ -341,16 +349,14 @@ def _keys_json(keys: list[tuple[str, str]]) -> dict[str, Any]:
     return {"keys": [{"name": name, "value": secret} for name, secret in keys]}
 
 
-@router.get("/images/v1/keys")
+@api.get("/images/v1/keys", response_model=Envelope[SigningKeys])
 async def list_keys(request: Request) -> Response:
-    await authorize(request)
     return envelope(_keys_json(await asyncio.to_thread(_catalog(request).signing_keys)))
 
 
-@router.put("/images/v1/keys/rotate")
+@api.put("/images/v1/keys/rotate", response_model=Envelope[SigningKeys])
 async def rotate_keys(request: Request) -> Response:
     """Add a new signing key; the previous one stays valid until the next rotation."""
-    await authorize(request)
     keys = await asyncio.to_thread(_catalog(request).rotate_signing_key)
     return envelope(_keys_json(keys))
 
@@ -358,23 +364,28 @@ async def rotate_keys(request: Request) -> Response:
 # --- one image (after the fixed paths above, which its path pattern would also match) -------
 
 
-@router.get("/images/v1/{image_id:path}/blob")
+@api.get(
+    "/images/v1/{image_id:path}/blob",
+    response_class=Response,
+    responses=ORIGINAL_RESPONSE,
+)
 async def blob(request: Request, image_id: str) -> Response:
-    await authorize(request)
     record, data = await _hosted(request).original(image_id)
     return Response(data, media_type=record.format or "application/octet-stream")
 
 
-@router.get("/images/v1/{image_id:path}")
+@api.get("/images/v1/{image_id:path}", response_model=Envelope[HostedImage])
 async def get_image(request: Request, image_id: str) -> Response:
-    await authorize(request)
     return envelope(await _described(request, await _hosted(request).get(image_id)))
 
 
-@router.patch("/images/v1/{image_id:path}")
+@api.patch(
+    "/images/v1/{image_id:path}",
+    response_model=Envelope[HostedImage],
+    openapi_extra=json_body(ImageChanges),
+)
 async def update_image(request: Request, image_id: str) -> Response:
-    await authorize(request)
-    changes = validated(_ImageChanges, await _json(request), "the body")
+    changes = validated(ImageChanges, await _json(request), "the body")
     metadata = None if changes.metadata is None else _checked_metadata(changes.metadata)
     catalog = _catalog(request)
     record = await asyncio.to_thread(
@@ -389,9 +400,8 @@ async def update_image(request: Request, image_id: str) -> Response:
     return envelope(await _described(request, record))
 
 
-@router.delete("/images/v1/{image_id:path}")
+@api.delete("/images/v1/{image_id:path}", response_model=Envelope[Empty])
 async def delete_image(request: Request, image_id: str) -> Response:
-    await authorize(request)
     await _hosted(request).delete(image_id)
     return envelope({})
 
@@ -407,8 +417,11 @@ async def _deliver(request: Request, image_id: str, variant: str) -> Response:
     return delivery_response(result)
 
 
-@router.api_route(
-    "/cdn-cgi/imagedelivery/{account_hash}/{image_id:path}/{variant}", methods=["GET", "HEAD"]
+@get_and_head(
+    public,
+    "/cdn-cgi/imagedelivery/{account_hash}/{image_id:path}/{variant}",
+    response_class=Response,
+    responses=DELIVERY_RESPONSES,
 )
 async def deliver_full(
     request: Request, account_hash: str, image_id: str, variant: str
@@ -417,6 +430,17 @@ async def deliver_full(
     return await _deliver(request, image_id, variant)
 
 
-@router.api_route("/images/{image_id:path}/{variant}", methods=["GET", "HEAD"])
+@get_and_head(
+    public,
+    "/images/{image_id:path}/{variant}",
+    response_class=Response,
+    responses=DELIVERY_RESPONSES,
+)
 async def deliver_short(request: Request, image_id: str, variant: str) -> Response:
     return await _deliver(request, image_id, variant)
+
+
+# Protected routes first: their fixed paths win over the delivery URLs' patterns.
+router = APIRouter()
+router.include_router(api)
+router.include_router(public)

@@ -18,11 +18,20 @@ from focal.errors import ErrorKind, FocalError
 from focal.json_input import load_json
 from focal.pipeline.flat_chain import CHAIN_PART, FlatChain, input_part
 from focal.pipeline.operations import MAX_INPUTS
-from focal.server.auth import authorize
+from focal.server.api_models import (
+    IMAGE_RESPONSE,
+    TEXT_ERRORS,
+    InfoForm,
+    InputInfo,
+    TransformForm,
+    form_body,
+)
+from focal.server.auth import AUTHORIZED
 from focal.server.state import parts_of
 from focal.service.parts import Parts
 
-router = APIRouter()
+# The token is checked before the handler runs, and so before any byte of the body is read.
+router = APIRouter(dependencies=AUTHORIZED, responses=TEXT_ERRORS)
 
 
 async def _form(request: Request) -> FormData:
@@ -62,7 +71,6 @@ async def _admitted(
     request: Request, work: Callable[[Parts, FormData], Awaitable[Response]]
 ) -> Response:
     parts = parts_of(request)
-    await authorize(request)
     # The body is read before a place in image work is taken: a client sending slowly holds
     # no place that a ready request could use.
     form = await _form(request)
@@ -73,7 +81,12 @@ async def _admitted(
         await form.close()
 
 
-@router.post("/transform")
+@router.post(
+    "/transform",
+    response_class=Response,
+    responses=IMAGE_RESPONSE,
+    openapi_extra=form_body(TransformForm),
+)
 async def transform(request: Request) -> Response:
     """Run a flattened chain on the input images; answer with the encoded result."""
 
@@ -91,7 +104,7 @@ async def transform(request: Request) -> Response:
     return await _admitted(request, work)
 
 
-@router.post("/info")
+@router.post("/info", response_model=InputInfo, openapi_extra=form_body(InfoForm))
 async def info(request: Request) -> Response:
     """Format, file size and size of the one input image."""
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date
-from typing import Any
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
 
 from focal.errors import ErrorKind, FocalError
-from focal.server.auth import authorize
+from focal.server.api_models import TEXT_ERRORS, UsageReport
+from focal.server.auth import AUTHORIZED
 from focal.server.state import parts_of
 
 router = APIRouter()
@@ -26,14 +28,23 @@ def _day(text: str | None, name: str) -> date | None:
         ) from None
 
 
-@router.get("/usage")
-async def usage(request: Request) -> dict[str, Any]:
+@router.get(
+    "/usage",
+    dependencies=AUTHORIZED,
+    response_model=UsageReport,
+    responses=TEXT_ERRORS,
+)
+async def usage(
+    request: Request,
+    first_day: Annotated[str | None, Query(alias="from", description="YYYY-MM-DD")] = None,
+    last_day: Annotated[str | None, Query(alias="to", description="YYYY-MM-DD")] = None,
+) -> JSONResponse:
     """`?from=YYYY-MM-DD&to=YYYY-MM-DD` (UTC days, both included; default the last 30 days)."""
-    await authorize(request)
     parts = parts_of(request)
-    return await asyncio.to_thread(
+    report = await asyncio.to_thread(
         parts.meter.report,  # this server's deliveries so far included
-        _day(request.query_params.get("from"), "from"),
-        _day(request.query_params.get("to"), "to"),
+        _day(first_day, "from"),
+        _day(last_day, "to"),
         price_per_1000=parts.settings.price_per_1000_transformations,
     )
+    return JSONResponse(report)
