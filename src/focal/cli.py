@@ -440,3 +440,39 @@ def usage(
     )
     if chart:
         console.print(Text.from_ansi(_chart(report)))
+
+
+_DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def _seconds(text: str) -> int:
+    """`90`, `90s`, `15m`, `1h`, `30d` in seconds (more than 0)."""
+    text = text.strip().lower()
+    unit = text[-1:] if text[-1:] in _DURATION_UNITS else "s"
+    number = text.removesuffix(unit) if text[-1:] in _DURATION_UNITS else text
+    if not number.isdigit() or int(number) <= 0:
+        raise typer.BadParameter(f"{text!r} is not a duration: e.g. 90, 15m, 1h or 30d")
+    return int(number) * _DURATION_UNITS[unit]
+
+
+@app.command()
+def sign(
+    options: Annotated[str, typer.Argument(help='e.g. "width=400,fit=cover" or preset=thumb.')],
+    source: Annotated[str, typer.Argument(help="An origin path or a remote image URL.")],
+    expires_in: Annotated[
+        str, typer.Option(help="How long the URL is valid: 90 (seconds), 15m, 1h, 30d.")
+    ] = "1h",
+    base_url: Annotated[
+        str | None, typer.Option(help="The server's public URL; default http://<host>:<port>.")
+    ] = None,
+) -> None:
+    """Print a signed /cdn-cgi/image/ URL, made with the first of FOCAL_URL_SIGNING_KEYS."""
+    from focal.sdk.signed_urls import sign_transformation
+
+    settings = _settings()
+    if not settings.url_signing_keys:
+        errors.print("error: no URL signing key: set FOCAL_URL_SIGNING_KEYS (or url_signing_keys)")
+        raise typer.Exit(2)
+    base = base_url if base_url is not None else f"http://{settings.host}:{settings.port}"
+    key = settings.url_signing_keys[0]
+    typer.echo(sign_transformation(key, options, source, _seconds(expires_in), base))

@@ -2,7 +2,8 @@
 
 Everything that differs between a laptop and a fleet is configuration, never code.
 `FOCAL_CONFIG` names an optional TOML file whose keys are the field names below;
-`FOCAL_<FIELD>` (upper case) overrides one field. Lists are comma-separated.
+`FOCAL_<FIELD>` (upper case) overrides one field. Lists are comma-separated, except lists
+of option strings (which hold commas themselves): those are separated by ';'.
 
 Every value is checked against its field's type and range; a wrong one is refused with a
 message naming where it came from (FOCAL_PORT, a key of the file, an override) and what is
@@ -15,6 +16,7 @@ from __future__ import annotations
 import difflib
 import logging
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,7 +25,7 @@ from typing import Annotated, Any, Literal, get_args, get_origin
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 import annotated_types
-from pydantic import BeforeValidator, Field, ValidationError
+from pydantic import AfterValidator, BeforeValidator, Field, ValidationError, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -33,6 +35,8 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
+from focal.errors import OptionError
+from focal.options import parse_options
 from focal.pipeline.source import Limits
 
 log = logging.getLogger(__name__)
@@ -51,6 +55,38 @@ def _split_commas(value: Any) -> Any:
     return value
 
 
+# An entry of a ';'-separated list starts with a name and '='; trim=10;0;10;0's ';' is
+# followed by a number, so it stays inside its entry.
+_ENTRY_START = re.compile(r";(?=\s*[A-Za-z][\w.-]*\s*=)")
+
+
+def _split_entries(value: Any) -> Any:
+    if isinstance(value, str):
+        value = _ENTRY_START.split(value)
+    if isinstance(value, list | tuple):
+        return tuple(str(item).strip() for item in value if str(item).strip())
+    return value
+
+
+def _preset_table(value: Any) -> Any:
+    """`thumb=w=200,h=200;hero=w=1600` (the environment) or a TOML table, as a mapping."""
+    if isinstance(value, str):
+        entries = (entry.partition("=") for entry in _split_entries(value))
+        return {name.strip(): options.strip() for name, _, options in entries}
+    return value
+
+
+def _checked_presets(presets: dict[str, str]) -> dict[str, str]:
+    for name, text in presets.items():
+        if not re.fullmatch(r"[A-Za-z][\w.-]*", name):
+            raise ValueError(f"preset name {name!r} must be a letter then letters, digits, _.-")
+        try:
+            parse_options(text)
+        except OptionError as error:
+            raise ValueError(f"preset {name!r}: {error.message}") from None
+    return presets
+
+
 def _empty_is_none(value: Any) -> Any:
     return None if value == "" else value
 
@@ -65,6 +101,10 @@ Amount = Annotated[float, Field(ge=0)]
 Text = Annotated[str, Field(min_length=1)]
 CommaList = Annotated[tuple[str, ...], NoDecode, BeforeValidator(_split_commas)]
 OptionalPath = Annotated[Path | None, BeforeValidator(_empty_is_none)]
+EntryList = Annotated[tuple[str, ...], NoDecode, BeforeValidator(_split_entries)]
+PresetTable = Annotated[
+    dict[str, str], NoDecode, BeforeValidator(_preset_table), AfterValidator(_checked_presets)
+]
 
 # The pipeline's own defaults (what the SDK uses) are the server's too.
 _LIMITS = Limits()
@@ -148,6 +188,19 @@ class Settings(BaseSettings):
     flexible_variants: bool = False  # any option string in place of a variant name
     browser_ttl: ZeroOrMore = 172_800  # seconds a browser may keep a hosted variant (2 days)
 
+    # Signed /cdn-cgi/image/ URLs. With keys, a request needs ?exp=<unix time>&sig=<hex
+    # HMAC-SHA256 of the path and ?exp=...> made with one of them (the first signs, all are
+    # accepted: rotation); none: no signature is asked for.
+    url_signing_keys: CommaList = ()
+    # Option strings served without a signature, compared by canonical form (w=200 allows
+    # width=200 too), e.g. "preset=thumb;width=400,format=auto"; ';'-separated in the
+    # environment.
+    unsigned_options: EntryList = ()
+    # Named option strings, used in URLs as preset=<name>: a TOML table
+    # (presets = {thumb = "w=200,h=200,fit=cover,gravity=face"}), or in the environment
+    # FOCAL_PRESETS="thumb=w=200,h=200,fit=cover;hero=w=1600".
+    presets: PresetTable = Field(default_factory=dict)
+
     # Catalog: a SQLAlchemy URL; empty means SQLite at <data_dir>/focal.db.
     catalog_url: str = ""
     # Blobs (originals): empty means files under <data_dir>/blobs; file:///path or s3://bucket/prefix.
@@ -174,6 +227,17 @@ class Settings(BaseSettings):
         # Construction reads nothing: load_settings() gathers the file and the environment,
         # so that it can say where each value came from.
         return (init_settings,)
+
+    @model_validator(mode="after")
+    def _unsigned_options_parse(self) -> Settings:
+        for text in self.unsigned_options:
+            try:
+                parse_options(text, self.presets)
+            except OptionError as error:
+                raise ValueError(
+                    f"unsigned_options (FOCAL_UNSIGNED_OPTIONS): {text!r}: {error.message}"
+                ) from None
+        return self
 
     @property
     def origin_path(self) -> Path:
@@ -292,6 +356,12 @@ def allowed_values(field: FieldInfo) -> str:
         return _number_range("a number", field.metadata)
     if get_origin(annotation) is Literal:
         return "one of " + ", ".join(str(choice) for choice in get_args(annotation))
+    if get_origin(annotation) is dict:
+        return "a table of name = option string (name=options;name2=options in the environment)"
+    if get_origin(annotation) is tuple and any(
+        getattr(item, "func", None) is _split_entries for item in field.metadata
+    ):
+        return "a list of option strings (';'-separated in the environment)"
     if get_origin(annotation) is tuple:
         return "a list (comma-separated in the environment)"
     if any(isinstance(item, annotated_types.MinLen) for item in field.metadata):
@@ -304,12 +374,18 @@ def allowed_values(field: FieldInfo) -> str:
 def _explain(error: ValidationError, values: Mapping[str, Any], origins: dict[str, Origin]) -> str:
     lines = []
     for problem in error.errors():
+        if not problem["loc"]:  # a check of several settings together: its own message
+            lines.append(str(problem.get("ctx", {}).get("error", problem["msg"])))
+            continue
         name = str(problem["loc"][0])
         if name not in Settings.model_fields:
             lines.append(f"unknown setting {name}{_closest(name)}")
             continue
         origin = origins.get(name, Origin("default"))
         field = Settings.model_fields[name]
+        if problem["type"] == "value_error":  # a check that says what is wrong itself
+            lines.append(f"{_label(name, origin, values.get(name))}: {problem['ctx']['error']}")
+            continue
         lines.append(
             f"{_label(name, origin, values.get(name))}: {name} must be {allowed_values(field)}"
         )
@@ -317,7 +393,7 @@ def _explain(error: ValidationError, values: Mapping[str, Any], origins: dict[st
 
 
 # Shown by `focal config` as hidden: they let whoever reads them in.
-SECRET_SETTINGS = frozenset({"api_tokens"})
+SECRET_SETTINGS = frozenset({"api_tokens", "url_signing_keys"})
 URL_SETTINGS = frozenset({"catalog_url", "storage_url", "shared_results_url"})
 SECRET_QUERY_PARAMETERS = ("secret_access_key", "session_token", "password")
 

@@ -14,6 +14,9 @@ class ErrorKind(Enum):
 
     BAD_OPTIONS = (9401, 400)
     ORIGIN_NOT_ALLOWED = (9401, 403)
+    # A /cdn-cgi/image/ URL without a valid signature (FOCAL_URL_SIGNING_KEYS). The third
+    # item keeps it a kind of its own, not an alias of ORIGIN_NOT_ALLOWED's equal value.
+    URL_NOT_SIGNED = (9401, 403, "signature")
     SOURCE_TOO_LARGE = (9402, 413)
     FETCH_FAILED = (9402, 502)
     LOOP = (9403, 508)
@@ -37,11 +40,11 @@ class ErrorKind(Enum):
 
     @property
     def code(self) -> int:
-        return self.value[0]
+        return int(self.value[0])
 
     @property
     def status(self) -> int:
-        return self.value[1]
+        return int(self.value[1])
 
 
 class FocalError(Exception):

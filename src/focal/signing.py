@@ -1,6 +1,9 @@
 """Signed URLs: a path that is valid until a time, proven by an HMAC of a secret key.
 
 The hosted product's scheme: `<path>?exp=<unix time>&sig=<hex HMAC-SHA256 of "path?exp=...">`.
+A path that carries a query of its own (a remote source's URL in `/cdn-cgi/image/`) keeps it,
+and `exp` and `sig` are its last two parameters: the signed message is everything before
+`&sig=`, `<path>?<query>&exp=<unix time>`.
 Pure functions, shared by the server (which checks signatures) and the SDK (which makes them),
 so that the two can never disagree on what is signed.
 """
@@ -12,15 +15,22 @@ import hmac
 from collections.abc import Iterable
 
 
+def signed_message(path: str, expires: int) -> str:
+    """What a signature is over: `path?exp=<expires>`, or `path&exp=<expires>` when `path`
+    has a query already (exp is then its last parameter)."""
+    separator = "&" if "?" in path else "?"
+    return f"{path}{separator}exp={expires}"
+
+
 def url_signature(key: str, path: str, expires: int) -> str:
     """Hex HMAC-SHA256 of `path?exp=<expires>` with `key`."""
-    message = f"{path}?exp={expires}".encode()
+    message = signed_message(path, expires).encode()
     return hmac.new(key.encode(), message, hashlib.sha256).hexdigest()
 
 
 def signed_url(key: str, path: str, expires: int) -> str:
     """`path` with its expiry and signature: `<path>?exp=<expires>&sig=<signature>`."""
-    return f"{path}?exp={expires}&sig={url_signature(key, path, expires)}"
+    return f"{signed_message(path, expires)}&sig={url_signature(key, path, expires)}"
 
 
 def signature_matches(keys: Iterable[str], path: str, expires: int, signature: str) -> bool:

@@ -85,9 +85,50 @@ def options_from_pairs(pairs: list[tuple[str, str]]) -> Options:
     return normalize(Options(**values))
 
 
-def parse_options(text: str) -> Options:
-    """Parse the URL form: `width=400,height=300,fit=cover,gravity=face`."""
-    pairs = _pairs(text)
+PRESET_KEY = "preset"
+
+
+def _attribute(key: str) -> str:
+    """What a key sets: its option's attribute (trim's sub-keys all set trim)."""
+    if key in TRIM_KEYS:
+        return "trim"
+    spec = _BY_KEY.get(key)
+    return spec.attribute if spec is not None else key
+
+
+Pairs = list[tuple[str, str]]
+
+
+def _expand_preset(pairs: Pairs, presets: Mapping[str, str]) -> Pairs:
+    """`preset=<name>` replaced by the preset's options; other options may join it, but not
+    set what it sets. Presets are given by the caller (the server's FOCAL_PRESETS)."""
+    named = [value for key, value in pairs if key == PRESET_KEY]
+    if not named:
+        return pairs
+    if len(named) > 1:
+        raise OptionError("option 'preset' is given twice; give one preset")
+    name = named[0]
+    if name not in presets:
+        known = ", ".join(sorted(presets)) or "none are defined on this server"
+        raise OptionError(f"unknown preset {name!r}; known presets: {known}")
+    expanded = _pairs(presets[name])
+    own = {_attribute(key) for key, _ in expanded}
+    rest = [(key, value) for key, value in pairs if key != PRESET_KEY]
+    for key, _ in rest:
+        if _attribute(key) in own:
+            raise OptionError(
+                f"option {key!r} is set by preset {name!r} too; give it once "
+                "(drop it here, or define a preset with it)"
+            )
+    return expanded + rest
+
+
+def parse_options(text: str, presets: Mapping[str, str] | None = None) -> Options:
+    """Parse the URL form: `width=400,height=300,fit=cover,gravity=face`.
+
+    `preset=<name>` stands for the options `presets` gives that name (none: no presets).
+    """
+    pairs = _expand_preset(_pairs(text), presets or {})
     if not pairs:
         raise OptionError("no options given: write at least one, e.g. width=400")
     return options_from_pairs(pairs)

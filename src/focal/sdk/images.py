@@ -13,6 +13,7 @@ from focal.sdk.hosted import HostedImages
 from focal.sdk.inputs import DEFAULT_MAX_INPUT_BYTES, AnySource, ImageInput
 from focal.sdk.remote import RemoteBackend
 from focal.sdk.result import ImageInfo
+from focal.sdk.signed_urls import sign_transformation
 
 
 class Images:
@@ -20,6 +21,8 @@ class Images:
 
     `Images()` runs them in this process; `Images("http://host:8080", token="...")` sends
     them to a Focal server's `POST /transform`. The API and the output bytes are the same.
+    `signing_key` (one of the server's FOCAL_URL_SIGNING_KEYS) lets `sign_url` make signed
+    `/cdn-cgi/image/` URLs, in either mode: the key never leaves this process.
     Every method has an async form (`output_async`, `info_async`); close with `close()` /
     `aclose()` or use the instance as a (async) context manager.
     """
@@ -32,8 +35,10 @@ class Images:
         max_input_bytes: int = DEFAULT_MAX_INPUT_BYTES,
         limits: Limits | None = None,
         timeout: float = 120.0,
+        signing_key: str | None = None,
     ) -> None:
         self.max_input_bytes = max_input_bytes
+        self.signing_key = signing_key
         self._remote = (url, token, timeout)
         self._hosted: HostedImages | None = None
         self.backend: Backend = (
@@ -54,6 +59,28 @@ class Images:
     async def info_async(self, source: AnySource) -> ImageInfo:
         data = await ImageInput(source, self.max_input_bytes).data_async()
         return await self.backend.info_async(data)
+
+    def sign_url(
+        self,
+        options: str,
+        source: str,
+        expires_in: float = 3600,
+        *,
+        base_url: str | None = None,
+    ) -> str:
+        """A signed `/cdn-cgi/image/<options>/<source>` URL, valid for `expires_in` seconds.
+
+        On the server of a remote instance, or `base_url`; embedded without `base_url`, the
+        path alone. Signed with `Images(signing_key=...)`.
+        """
+        if not self.signing_key:
+            raise FocalError(
+                ErrorKind.BAD_REQUEST,
+                "sign_url needs a URL signing key: Images(..., signing_key=<one of the "
+                "server's FOCAL_URL_SIGNING_KEYS>)",
+            )
+        base = base_url if base_url is not None else (self._remote[0] or "")
+        return sign_transformation(self.signing_key, options, source, expires_in, base)
 
     @property
     def is_remote(self) -> bool:

@@ -33,7 +33,7 @@ from focal.server.state import parts_of
 from focal.server.usage_api import router as usage_api
 from focal.service.metering import Clock
 from focal.service.parts import Parts, build_parts
-from focal.service.sources import is_remote
+from focal.service.url_access import RequestTarget
 
 log = logging.getLogger(__name__)
 
@@ -131,13 +131,15 @@ def create_app(settings: Settings | None = None, clock: Clock = now_micros) -> F
     )
     async def transform_image(request: Request, options: str, source: str) -> Response:
         """Serve a variant of an original: `<options>` as in `width=400,fit=cover`."""
-        if is_remote(source) and request.url.query:
-            source = f"{source}?{request.url.query}"
         if not source:
             raise missing_source()
         headers = {name.lower(): value for name, value in request.headers.items()}
+        # What a signature covers: the path as sent, percent-encoding kept (ASGI's raw_path;
+        # a server without it gives the decoded path, which is then what is signed).
+        raw_path = request.scope.get("raw_path") or request.url.path.encode()
+        target = RequestTarget(raw_path, request.url.query)
         delivery = parts_of(request).delivery
-        return delivery_response(await delivery.deliver(options, source, headers))
+        return delivery_response(await delivery.deliver(options, source, headers, target))
 
     @get_and_head(app, "/cdn-cgi/image", include_in_schema=False)
     @get_and_head(app, "/cdn-cgi/image/{incomplete:path}", include_in_schema=False)

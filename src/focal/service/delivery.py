@@ -29,8 +29,9 @@ from focal.service.metering import Meter, transformation_key
 from focal.service.result_cache import CachedResult, ResultCache, result_key
 from focal.service.shared_results import SharedResults
 from focal.service.single_flight import SingleFlight
-from focal.service.sources import Sources
+from focal.service.sources import Sources, is_remote
 from focal.service.transform import Described, transform
+from focal.service.url_access import RequestTarget, UrlAccess
 from focal.sources.base import Source
 from focal.sources.origins import is_loop
 
@@ -89,8 +90,10 @@ class DeliveryService:
         meter: Meter,
         results: ResultCache | None,
         shared: SharedResults | None,
+        access: UrlAccess,
     ) -> None:
         self.settings = settings
+        self.access = access  # signed URLs, unsigned options, presets
         self.limits = limits
         self.jobs = jobs
         self.sources = sources
@@ -122,14 +125,26 @@ class DeliveryService:
     def _vary(self, options: Options) -> str | None:
         return ", ".join(client_headers(options)) or None
 
-    async def deliver(self, options_text: str, source: str, headers: Mapping[str, str]) -> Delivery:
-        """`headers` with lower-case names."""
+    async def deliver(
+        self,
+        options_text: str,
+        source: str,
+        headers: Mapping[str, str],
+        target: RequestTarget,
+    ) -> Delivery:
+        """`headers` with lower-case names; `target` is the request's path and query as sent,
+        which a signature covers and of which a remote source keeps its own query."""
         if is_loop(headers.get("via"), self.settings.via_marker):
             raise FocalError(
                 ErrorKind.LOOP,
                 "this request already passed through Focal (Via header): refusing to loop",
             )
-        options = parse_options(options_text)
+        remote = is_remote(source)
+        source_query = self.access.source_query(target)
+        if remote and source_query:
+            source = f"{source}?{source_query}"
+        options = parse_options(options_text, self.access.presets)
+        self.access.check(target, options, remote)
         hints = ClientHints.from_headers(headers)
         async with contextlib.AsyncExitStack() as held:
             resolved = await self.sources.resolve(source, held)

@@ -30,6 +30,7 @@ from focal.service.result_cache import ResultCache
 from focal.service.shared_results import SharedResults, open_shared_results
 from focal.service.sources import Sources
 from focal.service.transform import limits_from
+from focal.service.url_access import UrlAccess
 from focal.sources.freshness import FreshSources
 from focal.sources.local import LocalOrigin
 from focal.sources.remote import RemoteFetcher
@@ -63,6 +64,13 @@ def result_cache(settings: Settings) -> ResultCache | None:
     if settings.result_cache_bytes <= 0:
         return None
     return ResultCache(settings.data_dir / "cache", settings.result_cache_bytes)
+
+
+def url_access(settings: Settings, clock: Clock = now_micros) -> UrlAccess:
+    """Which /cdn-cgi/image/ URLs are served: signed ones, unsigned options, presets."""
+    return UrlAccess(
+        settings.url_signing_keys, settings.unsigned_options, settings.presets, clock
+    )
 
 
 @dataclass(frozen=True)
@@ -128,6 +136,7 @@ def build_parts(settings: Settings, clock: Clock = now_micros) -> Parts:
         meter=meter,
         results=results,
         shared=shared,
+        access=url_access(settings, clock),
     )
     hosted_catalog = HostedCatalog(catalog)
     blobs = open_blob_store(settings.storage_url, settings.data_dir)
