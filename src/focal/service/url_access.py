@@ -28,6 +28,7 @@ from focal.options import Options, canonical, parse_options
 from focal.service.metering import Clock
 from focal.signing import signature_matches
 
+_SIGNED = ("exp", "sig")
 _EXPIRES = re.compile(r"0|[1-9][0-9]{0,15}")  # one spelling of each time: no leading zeros
 
 
@@ -87,11 +88,13 @@ class UrlAccess:
         if not self.required:
             return
         query, expires, signature = target.signed_parts()
-        if query and not remote:
+        # exp or sig alone is a signature half given (below), anything else a stray query
+        stray = [item for item in query.split("&") if item.partition("=")[0] not in _SIGNED]
+        if query and stray and not remote:
             raise FocalError(
                 ErrorKind.BAD_OPTIONS,
-                f"query parameters {query!r} are not allowed here: with signed URLs, the "
-                "query is exp and sig, after a remote source's own query only",
+                f"query parameters {'&'.join(stray)!r} are not allowed here: with signed URLs, "
+                "the query is exp and sig, after a remote source's own query only",
             )
         if canonical(options) in self.unsigned:
             return
