@@ -21,6 +21,7 @@ from focal.config import (
     Settings,
     load_settings,
     resolve_settings,
+    shown_values,
 )
 from focal.pipeline import Limits
 
@@ -136,6 +137,46 @@ def test_lists_are_comma_separated_in_the_environment_and_lists_in_the_file(
         "b.test",
     )
     assert load_settings(environ={"FOCAL_ALLOWED_ORIGINS": ""}).allowed_origins == ()
+
+
+def test_option_strings_and_presets_take_semicolons_in_the_environment_and_tables_in_the_file(
+    tmp_path: Path,
+) -> None:
+    env = {
+        "FOCAL_PRESETS": "thumb=w=200,h=200,fit=cover,trim=10;0;10;0; hero = width=1600",
+        "FOCAL_UNSIGNED_OPTIONS": "preset=thumb;width=400,format=auto;",
+        "FOCAL_URL_SIGNING_KEYS": "new,old",
+    }
+    settings = load_settings(environ=env)
+    thumb = "w=200,h=200,fit=cover,trim=10;0;10;0"
+    assert settings.presets == {"thumb": thumb, "hero": "width=1600"}
+    assert settings.unsigned_options == ("preset=thumb", "width=400,format=auto")
+    assert settings.url_signing_keys == ("new", "old")
+    text = 'unsigned_options = ["preset=thumb", "w=1,h=2"]\n[presets]\nthumb = "w=200,h=200"\n'
+    from_file = load_settings(environ={"FOCAL_CONFIG": str(config_file(tmp_path, text))})
+    assert from_file.presets == {"thumb": "w=200,h=200"}
+    assert from_file.unsigned_options == ("preset=thumb", "w=1,h=2")
+    assert shown_values(settings)["url_signing_keys"] == ["***", "***"]
+
+
+@pytest.mark.parametrize(
+    "env,message",
+    [
+        ({"FOCAL_PRESETS": "thumb=w=abc"}, "FOCAL_PRESETS=thumb=w=abc: preset 'thumb': w='abc'"),
+        ({"FOCAL_PRESETS": "9x=w=1"}, "preset name '9x' must be a letter"),
+        (
+            {"FOCAL_UNSIGNED_OPTIONS": "preset=thumb"},
+            "unsigned_options (FOCAL_UNSIGNED_OPTIONS): 'preset=thumb': unknown preset 'thumb'",
+        ),
+        ({"FOCAL_UNSIGNED_OPTIONS": "width=big"}, "'width=big': width='big' is not valid"),
+    ],
+)
+def test_a_wrong_preset_or_unsigned_option_string_is_refused_with_its_reason(
+    env: dict[str, str], message: str
+) -> None:
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(environ=env)
+    assert message in str(caught.value)
 
 
 def test_an_empty_origin_dir_means_the_one_in_the_data_folder() -> None:

@@ -35,3 +35,12 @@ def test_any_current_key_verifies_and_case_does_not_matter() -> None:
     assert not signature_matches(["old"], "/images/a/thumb", 100, sig)
     assert not signature_matches(["old"], "/images/b/thumb", 99, sig)
     assert not signature_matches([], "/images/a/thumb", 99, sig)
+
+
+def test_a_path_with_a_query_keeps_it_and_exp_and_sig_come_last() -> None:
+    path = "/cdn-cgi/image/w=1/https://example.com/a.jpg?v=1"
+    message = f"{path}&exp=7".encode()
+    expected = hmac.new(b"k", message, hashlib.sha256).hexdigest()
+    assert url_signature("k", path, 7) == expected
+    assert signed_url("k", path, 7) == f"{path}&exp=7&sig={expected}"
+    assert not signature_matches(["k"], path.replace("v=1", "v=2"), 7, expected)

@@ -57,7 +57,7 @@ def _split_commas(value: Any) -> Any:
 
 # An entry of a ';'-separated list starts with a name and '='; trim=10;0;10;0's ';' is
 # followed by a number, so it stays inside its entry.
-_ENTRY_START = re.compile(r";(?=\s*[A-Za-z][\w.-]*\s*=)")
+_ENTRY_START = re.compile(r";(?=\s*(?:[A-Za-z][\w.-]*\s*=|$))")
 
 
 def _split_entries(value: Any) -> Any:

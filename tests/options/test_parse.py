@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from focal.errors import ErrorKind, FocalError, OptionError
@@ -573,3 +575,33 @@ def test_different_transformations_have_different_canonical_forms() -> None:
         "w=400,g=left,fit=cover,h=10",
     ]
     assert len({canonical(parse_options(text)) for text in texts}) == len(texts)
+
+
+# --- presets ---------------------------------------------------------------------------------
+
+PRESETS = {"thumb": "w=200,h=200,fit=cover,gravity=face", "hero": "width=1600"}
+
+
+def test_a_preset_stands_for_its_options() -> None:
+    assert canonical(parse_options("preset=thumb", PRESETS)) == canonical(
+        parse_options(PRESETS["thumb"])
+    )
+    joined = parse_options("preset=hero,format=webp", PRESETS)
+    assert canonical(joined) == "format=webp,width=1600"
+
+
+@pytest.mark.parametrize(
+    "text,presets,message",
+    [
+        ("preset=huge", PRESETS, "unknown preset 'huge'; known presets: hero, thumb"),
+        ("preset=thumb", None, "unknown preset 'thumb'; known presets: none are defined"),
+        ("preset=hero,preset=thumb", PRESETS, "'preset' is given twice"),
+        ("preset=hero,w=10", PRESETS, "option 'w' is set by preset 'hero' too"),
+        ("preset=thumb", {"thumb": "preset=hero"}, "unknown option 'preset'"),
+    ],
+)
+def test_bad_presets_are_refused_by_name(
+    text: str, presets: dict[str, str] | None, message: str
+) -> None:
+    with pytest.raises(OptionError, match=re.escape(message)):
+        parse_options(text, presets)

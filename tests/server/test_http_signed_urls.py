@@ -112,7 +112,8 @@ def test_a_signed_url_is_served_and_an_unsigned_one_refused(client: httpx.Client
     assert response.status_code == 200, response.text
     assert image_size(response)[0] == 50
     assert_refused(client.get(path), "needs a signature")
-    assert "w=40; preset=thumb; w=44,format=png" in client.get(path).text  # what is allowed unsigned, listed
+    # what is allowed unsigned is listed
+    assert "w=40; preset=thumb; w=44,format=png" in client.get(path).text
     far = client.get(signed(path, expires=2**40))  # long-lived URLs are fine
     assert far.status_code == 200
 
