@@ -35,7 +35,7 @@ def _split(text: str) -> Iterator[str]:
 
 
 def _known_options() -> str:
-    return ", ".join(spec.name for spec in SPECS)
+    return ", ".join(spec.name for spec in SPECS) + ", preset (a server's named option string)"
 
 
 def _pairs(text: str) -> list[tuple[str, str]]:
