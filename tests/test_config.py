@@ -179,6 +179,14 @@ def test_a_wrong_preset_or_unsigned_option_string_is_refused_with_its_reason(
     assert message in str(caught.value)
 
 
+def test_option_string_settings_of_the_wrong_type_say_what_is_allowed(tmp_path: Path) -> None:
+    text = "presets = 5\nunsigned_options = 5\n"
+    with pytest.raises(ConfigurationError) as caught:
+        load_settings(environ={"FOCAL_CONFIG": str(config_file(tmp_path, text))})
+    assert "presets must be a table of name = option string" in str(caught.value)
+    assert "unsigned_options must be a list of option strings (';'-separated" in str(caught.value)
+
+
 def test_an_empty_origin_dir_means_the_one_in_the_data_folder() -> None:
     settings = load_settings(environ={"FOCAL_ORIGIN_DIR": "", "FOCAL_DATA_DIR": "/srv/focal"})
     assert settings.origin_dir is None

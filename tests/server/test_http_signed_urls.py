@@ -14,7 +14,9 @@ from typer.testing import CliRunner
 
 from conftest import RunningServer, read_photo, running_server, server_settings
 from focal.cli import app as cli
+from focal.errors import FocalError
 from focal.sdk import Images
+from focal.sdk.signed_urls import sign_transformation
 from focal.signing import signed_url, url_signature
 from http_delivery import assert_error, image_size
 
@@ -277,9 +279,13 @@ def test_the_sdk_signs_urls_the_server_accepts(
         assert client.get(embedded).status_code == 200
 
 
-def test_the_sdk_needs_a_key_to_sign() -> None:
-    with pytest.raises(Exception, match="signing_key"):
+def test_the_sdk_needs_a_key_and_a_time_to_come() -> None:
+    with pytest.raises(FocalError, match="signing_key"):
         Images().sign_url("width=50", "rocket.jpg")
+    with pytest.raises(FocalError, match="more than 0 seconds"):
+        Images(signing_key=NEW).sign_url("width=50", "rocket.jpg", expires_in=0)
+    with pytest.raises(FocalError, match="a signing key is needed"):
+        sign_transformation("", "width=50", "rocket.jpg", 60)
 
 
 def test_focal_sign_prints_a_url_the_server_accepts(server: RunningServer) -> None:
