@@ -158,7 +158,8 @@ def test_the_products_own_loop_marker_is_refused(client: httpx.Client) -> None:
 
 
 @pytest.mark.parametrize(
-    "source", ["ftp://example.com/a.jpg", "ftp:/example.com/a.jpg", "file:///etc/passwd", "s3://b/k"]
+    "source",
+    ["ftp://example.com/a.jpg", "ftp:/example.com/a.jpg", "file:///etc/passwd", "s3://b/k"],
 )
 def test_non_http_schemes_are_invalid_urls(client: httpx.Client, source: str) -> None:
     response = client.get(f"/cdn-cgi/image/width=100/{source}")

@@ -21,7 +21,6 @@ from focal.sources.freshness import FreshSources, freshness_seconds
 from focal.sources.local import LocalFileSource, LocalOrigin
 from focal.sources.remote import RemoteFetcher, UrlSource
 
-
 # A source that starts like a URL (`scheme:/…`) names a remote original, never a file path.
 _URL_SCHEME = re.compile(r"^([a-z][a-z0-9+.-]*):/", re.IGNORECASE)
 _FETCHABLE_SCHEMES = ("http", "https")
