@@ -53,6 +53,52 @@ def test_metadata_copyright_keeps_only_the_copyright() -> None:
         assert "exif-ifd0-ImageDescription" not in fields
 
 
+# Tags libexif adds when it reads any EXIF block (it "fixes" a block to the specification),
+# so they show whether or not the file holds them.
+LIBEXIF_FILL_INS = {
+    "exif-ifd0-XResolution",
+    "exif-ifd0-YResolution",
+    "exif-ifd0-ResolutionUnit",
+    "exif-ifd2-ExifVersion",
+    "exif-ifd2-FlashpixVersion",
+    "exif-ifd2-ColorSpace",
+}
+
+
+def camera_jpeg() -> bytes:
+    """A JPEG with the EXIF a camera writes: owner, device, place, comments."""
+    image = gradient(200, 100).copy()
+    for name, value in (
+        ("exif-ifd0-Copyright", "Jane Doe 2024"),
+        ("exif-ifd0-Artist", "Jane Doe"),
+        ("exif-ifd0-Make", "FocalCam"),
+        ("exif-ifd0-Software", "FocalCam firmware 1.2"),
+        ("exif-ifd2-UserComment", "at the lake"),
+        ("exif-ifd3-GPSLatitudeRef", "N"),
+    ):
+        image.set_type(pyvips.GValue.gstr_type, name, value)
+    return bytes(image.jpegsave_buffer())
+
+
+def test_metadata_copyright_writes_nothing_but_the_copyright() -> None:
+    for text in ("metadata=copyright,width=100", "width=100", "width=100,format=baseline-jpeg"):
+        result = apply(camera_jpeg(), text).data
+        fields = exif_fields(result)
+        assert "Jane Doe 2024" in fields.pop("exif-ifd0-Copyright")
+        assert set(fields) - {"exif-data"} <= LIBEXIF_FILL_INS, sorted(fields)
+        block = bytes(decode(result).get("exif-data"))
+        for secret in (b"FocalCam", b"lake", b"Jane Doe\0", b"GPS"):
+            assert secret not in block
+        assert decode(result).width == 100  # still a whole JPEG
+
+
+def test_metadata_copyright_without_a_copyright_writes_no_exif() -> None:
+    image = gradient(200, 100).copy()
+    image.set_type(pyvips.GValue.gstr_type, "exif-ifd0-Make", "FocalCam")
+    result = apply(bytes(image.jpegsave_buffer()), "width=100").data
+    assert decode(result).get_typeof("exif-data") == 0
+
+
 def test_metadata_none_strips_exif() -> None:
     result = apply(jpeg_with_exif(), "metadata=none,width=100")
     assert decode(result.data).get_typeof("exif-data") == 0
