@@ -9,7 +9,7 @@ import pyvips
 
 from focal.errors import FocalError, OptionError
 from focal.options import parse_options
-from focal.pipeline import SourceInfo, url_output
+from focal.pipeline import Limits, SourceInfo, url_output
 from focal.pipeline.encode import JPEG_OR_PNG, choose_format
 from imaging import (
     animated,
@@ -223,6 +223,21 @@ def test_the_written_format(
 ) -> None:
     chosen = choose_format(requested, _source(source), keeps_alpha=alpha, animated=moving)
     assert chosen == expected
+
+
+def test_an_avif_above_the_cap_is_written_as_webp() -> None:
+    data = png(gradient(200, 100))  # 20,000 px
+    small = apply(data, "format=avif", Limits(max_avif_pixels=20_000))
+    assert (small.format, small.media_type, small.fallback_from) == ("avif", "image/avif", None)
+    assert magic_format(small.data) == "avif"
+    large = apply(data, "format=avif", Limits(max_avif_pixels=19_999))
+    assert (large.format, large.media_type, large.fallback_from) == ("webp", "image/webp", "avif")
+    assert magic_format(large.data) == "webp"
+    # the size that counts is the result's, not the original's
+    shrunk = apply(data, "format=avif,width=100", Limits(max_avif_pixels=19_999))
+    assert shrunk.format == "avif"
+    # other formats have no such cap
+    assert apply(data, "format=png", Limits(max_avif_pixels=1)).format == "png"
 
 
 def test_format_auto_must_be_negotiated_before_the_pipeline() -> None:

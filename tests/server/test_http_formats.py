@@ -197,3 +197,26 @@ def test_slow_connection_quality_with_save_data(client: httpx.Client) -> None:
     # without scq, Save-Data changes nothing
     plain = "/cdn-cgi/image/width=400,quality=90,format=jpeg/people/group.jpg"
     assert client.get(plain, headers={"Save-Data": "on"}).content == client.get(plain).content
+
+
+# --- AVIF size cap --------------------------------------------------------------------------
+
+
+def test_large_avif_falls_back_to_webp_and_says_so(client: httpx.Client) -> None:
+    # nature.jpg is 4896×3264: 2000 wide is 2.7 MP, above the 1.5 MP AVIF cap; 1000 is below
+    small = client.get("/cdn-cgi/image/width=1000,format=avif/nature.jpg")
+    assert small.headers["content-type"] == "image/avif" and "focal-format" not in small.headers
+    for attempt in range(2):  # made, then from the result cache: the same answer
+        large = client.get("/cdn-cgi/image/width=2000,format=avif/nature.jpg")
+        assert large.status_code == 200, large.text
+        assert large.headers["content-type"] == "image/webp", attempt
+        assert large.content[8:12] == b"WEBP"
+        assert large.headers["focal-format"] == "webp; fallback-from=avif"
+        assert image_size(large) == (2000, 1333)
+    auto = client.get(
+        "/cdn-cgi/image/width=2000,format=auto/nature.jpg", headers={"Accept": CHROME}
+    )
+    assert auto.headers["content-type"] == "image/webp"
+    assert auto.headers["focal-format"] == "webp; fallback-from=avif"
+    assert "accept" in auto.headers["vary"].lower()
+    assert large.headers["etag"] != auto.headers["etag"] != small.headers["etag"]

@@ -53,6 +53,9 @@ class Output:
     height: int  # of one frame
     pages: int
     faces_found: int | None  # None: no detection was asked for
+    # The format asked for when another was written instead (an AVIF too large, an
+    # animation AVIF cannot hold): None when the format written is the one asked for.
+    fallback_from: str | None = None
 
 
 def _pages(source: SourceInfo, anim: bool) -> int:
@@ -227,7 +230,14 @@ def run(
         keeps_alpha = bool(canvas.image.hasalpha()) and not (
             output.background is not None and output.background.opaque
         )
-        fmt = choose_format(output.format, source, keeps_alpha=keeps_alpha, animated=pages > 1)
+        fmt = choose_format(
+            output.format,
+            source,
+            keeps_alpha=keeps_alpha,
+            animated=pages > 1,
+            pixels=canvas.width * canvas.height,
+            max_avif_pixels=limits.max_avif_pixels,
+        )
         animated = pages > 1 and fmt in ("webp", "gif")
         # Planned, not yet computed: the cost is refused before any pixel of it is made.
         check_output_budget(canvas.width, canvas.height, pages if animated else 1, fmt, limits)
@@ -249,4 +259,5 @@ def run(
         height=canvas.height,
         pages=pages if animated else 1,
         faces_found=None if faces is None else len(faces),
+        fallback_from=output.format if output.format == "avif" and fmt != "avif" else None,
     )

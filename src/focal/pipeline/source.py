@@ -52,6 +52,9 @@ class Limits:
     # GIF results cost far more per pixel (a palette search per frame, which libvips cannot
     # interrupt): a budget of their own.
     max_gif_output_pixels: int = 8_000_000
+    # AVIF results larger than this (width × height of one frame) are written as WebP:
+    # AVIF's encoder is slow on large images. See encode.AVIF_MAX_PIXELS for the measurement.
+    max_avif_pixels: int = 1_500_000
     # Seconds one transformation may run before libvips is stopped; 0: no limit.
     transform_timeout: float = 30.0
 
