@@ -19,6 +19,7 @@ from focal.pipeline.deadline import Deadline
 from focal.pipeline.encode import Encoding, choose_format, encode
 from focal.pipeline.frames import Canvas
 from focal.pipeline.geometry import Box
+from focal.pipeline.heic import decode_heic, needs_heif_decoder
 from focal.pipeline.operations import Operation
 from focal.pipeline.source import (
     Limits,
@@ -107,7 +108,11 @@ def _load(
     option_string = load_options(all_pages=pages > 1)
     sx, sy = _load_scale(operations, source, faces)
     width, height = round(source.width * sx), round(source.height * sy)
-    if sx < 1 or sy < 1:
+    if needs_heif_decoder(source):  # decoded whole (no shrink-on-load), then shrunk
+        image = decode_heic(data)
+        if sx < 1 or sy < 1:
+            image = image.thumbnail_image(max(1, width), height=max(1, height), size="force")
+    elif sx < 1 or sy < 1:
         image = pyvips.Image.thumbnail_buffer(
             data, max(1, width), height=max(1, height), size="force", option_string=option_string
         )

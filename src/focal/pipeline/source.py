@@ -141,6 +141,11 @@ def check_decodes(data: bytes, limits: Limits | None = None) -> SourceInfo:
     must be whole before it is kept. JPEG, WebP and HEIF decode shrunk, so this costs a
     fraction of a full decode; other formats stream through without being held."""
     info = probe(data, limits)
+    if info.format == "image/heic":  # libvips cannot decode HEVC: the decoder that can
+        from focal.pipeline.heic import decode_heic  # imports this module: here, not above
+
+        decode_heic(data).avg()
+        return info
     options = load_options(all_pages=info.animated)
     try:
         pyvips.Image.thumbnail_buffer(data, 256, option_string=options).avg()
