@@ -13,27 +13,8 @@ from PIL import Image
 from conftest import read_photo
 from focal.errors import ErrorKind, FocalError
 from focal.pipeline import Limits, check_decodes, executor, probe
-from imaging import mean_abs_diff
+from imaging import heic, mean_abs_diff, pillow_of
 from url_form import apply, render, sizes_of
-
-ORIENTATION = 0x0112
-
-
-def photo_as_pillow(name: str = "rocket") -> Image.Image:
-    return Image.open(io.BytesIO(read_photo(name))).convert("RGB")
-
-
-def heic(*pictures: Image.Image, orientation: int = 1) -> bytes:
-    """A HEIC of the pictures (the first is the primary), the first tagged with `orientation`
-    in its EXIF, as a phone tags a photo taken sideways."""
-    container = pillow_heif.from_pillow(pictures[0])
-    for picture in pictures[1:]:
-        container.add_from_pillow(picture)
-    exif = Image.Exif()
-    exif[ORIENTATION] = orientation
-    out = io.BytesIO()
-    container.save(out, quality=90, exif=exif.tobytes())
-    return out.getvalue()
 
 
 def as_vips(picture: Image.Image) -> pyvips.Image:
@@ -44,18 +25,18 @@ def as_vips(picture: Image.Image) -> pyvips.Image:
 
 @pytest.mark.parametrize("fmt", ["jpeg", "png", "webp", "avif"])
 def test_a_heic_photo_is_served_in_every_format(fmt: str) -> None:
-    data = heic(photo_as_pillow())  # rocket: 640×427
+    data = heic(pillow_of(read_photo("rocket")))  # rocket: 640×427
     assert probe(data).format == "image/heic"
     result = apply(data, f"width=320,format={fmt}")
     assert result.format == fmt
     image = pyvips.Image.new_from_buffer(result.data, "")
     assert (image.width, image.height) == (320, 214)
-    expected = as_vips(photo_as_pillow()).resize(0.5)
+    expected = as_vips(pillow_of(read_photo("rocket"))).resize(0.5)
     assert mean_abs_diff(image.flatten() if image.hasalpha() else image, expected) < 6
 
 
 def test_a_heic_keeps_its_format_family_when_none_is_asked() -> None:
-    result = apply(heic(photo_as_pillow()), "width=100")  # browsers cannot show HEIC
+    result = apply(heic(pillow_of(read_photo("rocket"))), "width=100")  # browsers cannot show HEIC
     assert result.format == "jpeg"
 
 
@@ -72,7 +53,7 @@ def test_the_orientation_of_a_photo_taken_sideways_is_applied() -> None:
 
 
 def test_a_multi_image_heic_is_its_primary_image() -> None:
-    primary = photo_as_pillow()
+    primary = pillow_of(read_photo("rocket"))
     data = heic(primary, Image.new("RGB", (64, 64), (0, 255, 0)))
     assert len(pillow_heif.open_heif(io.BytesIO(data))) == 2
     image = render(data, "format=png")
@@ -85,7 +66,7 @@ def test_a_multi_image_heic_is_its_primary_image() -> None:
 def test_the_limits_are_checked_from_the_header_before_decoding(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    data = heic(photo_as_pillow())
+    data = heic(pillow_of(read_photo("rocket")))
 
     def no_decode(data: bytes) -> pyvips.Image:
         raise AssertionError("decoded before the limits were checked")
@@ -99,7 +80,7 @@ def test_the_limits_are_checked_from_the_header_before_decoding(
 
 
 def test_a_damaged_heic_is_refused_not_a_crash() -> None:
-    data = heic(photo_as_pillow())
+    data = heic(pillow_of(read_photo("rocket")))
     with pytest.raises(FocalError) as caught:
         apply(data[:-100], "width=100,format=jpeg")  # cut short
     assert 400 <= caught.value.status < 500

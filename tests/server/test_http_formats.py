@@ -5,8 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from conftest import read_photo
+from conftest import RunningServer, read_photo
 from http_delivery import CHROME, MAGIC, SAFARI, image_size, module_fixtures
+from imaging import heic, pillow_of
 
 server, client = module_fixtures()
 
@@ -220,3 +221,24 @@ def test_large_avif_falls_back_to_webp_and_says_so(client: httpx.Client) -> None
     assert auto.headers["focal-format"] == "webp; fallback-from=avif"
     assert "accept" in auto.headers["vary"].lower()
     assert large.headers["etag"] != auto.headers["etag"] != small.headers["etag"]
+
+
+# --- HEIC originals -------------------------------------------------------------------------
+
+
+def test_a_heic_original_is_served_in_every_variant(
+    server: RunningServer, client: httpx.Client
+) -> None:
+    (server.origin / "phone.heic").write_bytes(heic(pillow_of(read_photo("rocket"))))
+    for options, media_type in (
+        ("width=320", "image/jpeg"),  # browsers cannot show HEIC: JPEG
+        ("width=320,format=webp", "image/webp"),
+        ("width=320,format=avif", "image/avif"),
+        ("width=320,height=320,fit=cover,format=png", "image/png"),
+    ):
+        response = client.get(f"/cdn-cgi/image/{options}/phone.heic")
+        assert response.status_code == 200, (options, response.text)
+        assert response.headers["content-type"] == media_type
+        assert image_size(response)[0] == 320
+    facts = client.get("/cdn-cgi/image/width=320,format=json/phone.heic").json()
+    assert facts["original"]["format"] == "image/heic"
