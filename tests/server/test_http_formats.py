@@ -240,5 +240,9 @@ def test_a_heic_original_is_served_in_every_variant(
         assert response.status_code == 200, (options, response.text)
         assert response.headers["content-type"] == media_type
         assert image_size(response)[0] == 320
+    (server.origin / "group.heic").write_bytes(heic(pillow_of(read_photo("multi_face"))))
+    faces = client.get("/cdn-cgi/image/w=200,h=200,fit=cover,gravity=face/group.heic")
+    assert faces.status_code == 200, faces.text
+    assert "faces=5" in faces.headers["focal-gravity"]
     facts = client.get("/cdn-cgi/image/width=320,format=json/phone.heic").json()
     assert facts["original"]["format"] == "image/heic"
