@@ -274,7 +274,7 @@ def _image_files(paths: list[Path]) -> list[Path]:
 def _drawn_as(png_data: bytes, target: Path) -> bytes:
     """The drawn copy in the format the target's extension names (PNG when it names none)."""
     suffix = target.suffix.lower()
-    if FORMAT_OF_SUFFIX.get(suffix) in (None, "png", "json", "gif"):
+    if FORMAT_OF_SUFFIX.get(suffix) in (None, "png", "json"):
         return png_data
     image = pyvips.Image.new_from_buffer(png_data, "")
     return bytes(image.write_to_buffer(suffix))
