@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import struct
 
+import pillow_heif
 import pyvips
+from PIL import Image
 
 
 def gradient(width: int, height: int) -> pyvips.Image:
@@ -135,3 +138,24 @@ def header_only_jpeg(jpeg: bytes, width: int, height: int) -> bytes:
         if marker == 0xDA:  # start of scan: keep its header, none of its data
             return bytes(data[: at + 2 + length])
         at += 2 + length
+
+
+# --- HEIC, as phones write it (pillow-heif encodes HEVC) -------------------------------------
+
+
+def pillow_of(data: bytes) -> Image.Image:
+    """An encoded image as an RGB Pillow image."""
+    return Image.open(io.BytesIO(data)).convert("RGB")
+
+
+def heic(*pictures: Image.Image, orientation: int = 1) -> bytes:
+    """A HEIC of the pictures (the first is the primary), the first tagged with `orientation`
+    in its EXIF, as a phone tags a photo taken sideways."""
+    container = pillow_heif.from_pillow(pictures[0])
+    for picture in pictures[1:]:
+        container.add_from_pillow(picture)
+    exif = Image.Exif()
+    exif[0x0112] = orientation  # Orientation
+    out = io.BytesIO()
+    container.save(out, quality=90, exif=exif.tobytes())
+    return out.getvalue()

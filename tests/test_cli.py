@@ -257,3 +257,74 @@ def test_serve_refuses_an_unknown_log_format_naming_the_setting(
     assert result.exit_code == 2
     assert "FOCAL_LOG_FORMAT=xml: log_format must be one of text, json" in result.output
     assert not (tmp_path / "origin").exists()  # refused before anything was made
+
+
+# --- output formats, folders and missing files -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "loader"),
+    [("x.png", "pngload"), ("x.webp", "webpload"), ("x.JPEG", "jpegload"), ("x.avif", "heifload")],
+)
+def test_transform_output_extension_chooses_the_format(
+    photos: Path, tmp_path: Path, name: str, loader: str
+) -> None:
+    out = tmp_path / name
+    result = runner.invoke(
+        app, ["transform", str(photos / "rocket.jpg"), "-o", str(out), "--options", "w=100"]
+    )
+    assert result.exit_code == 0, result.output
+    assert loader_of(out).startswith(loader)
+    assert size_of(out) == (100, 67)
+
+
+def test_transform_format_given_and_extension_agree_or_are_refused(
+    photos: Path, tmp_path: Path
+) -> None:
+    agreeing = tmp_path / "x.jpg"
+    args = ["transform", str(photos / "cat.png"), "--options"]
+    assert runner.invoke(app, [*args, "w=50,f=jpeg", "-o", str(agreeing)]).exit_code == 0
+    assert loader_of(agreeing).startswith("jpegload")
+    conflict = tmp_path / "y.png"
+    result = runner.invoke(app, [*args, "w=50,f=webp", "-o", str(conflict)])
+    assert result.exit_code == 2
+    assert "format=webp" in result.output and "y.png" in result.output
+    assert "y.webp" in result.output  # the name that would agree
+    assert not conflict.exists()
+
+
+def test_detect_draws_in_the_format_of_the_extension(tmp_path: Path) -> None:
+    source = tmp_path / "people.jpg"
+    source.write_bytes(read_photo("multi_face"))
+    boxes = tmp_path / "boxes.jpg"
+    result = runner.invoke(app, ["detect", str(source), "--draw", str(boxes)])
+    assert result.exit_code == 0, result.output
+    assert loader_of(boxes).startswith("jpegload")
+
+
+def test_detect_a_folder(tmp_path: Path) -> None:
+    folder = tmp_path / "photos"
+    (folder / "more").mkdir(parents=True)
+    (folder / "one.jpg").write_bytes(read_photo("single_face"))
+    (folder / "more" / "two.jpg").write_bytes(read_photo("multi_face"))
+    (folder / "notes.txt").write_text("no image\n")
+    drawn = tmp_path / "drawn"
+    result = runner.invoke(app, ["detect", str(folder), "--json", "--draw", str(drawn)])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert [Path(entry["file"]).name for entry in report] == ["two.jpg", "one.jpg"]
+    assert all(entry["faces"] for entry in report)
+    assert sorted(path.name for path in drawn.iterdir()) == ["one.faces.png", "two.faces.png"]
+
+
+def test_a_missing_file_is_one_line_of_error(tmp_path: Path) -> None:
+    missing = tmp_path / "nope.jpg"
+    for args in (
+        ["detect", str(missing)],
+        ["transform", str(missing), "-o", str(tmp_path / "x.jpg"), "--options", "w=1"],
+    ):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2, args
+        assert result.exception is None or isinstance(result.exception, SystemExit), args
+        lines = result.output.strip().splitlines()
+        assert len(lines) == 1 and "nope.jpg" in lines[0], result.output

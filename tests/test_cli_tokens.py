@@ -67,3 +67,15 @@ def test_list_when_empty_and_bad_names(tmp_path: Path) -> None:
     assert code == 2 and "1 to 100 characters" in err
     _, out, _ = focal(tmp_path, "list")
     assert "no tokens" in out
+
+
+def test_create_with_a_name_in_use_says_so(tmp_path: Path) -> None:
+    _, out, _ = focal(tmp_path, "create", "ci")
+    token_id = re.search(r"created token (\w+)", out).group(1)  # type: ignore[union-attr]
+    code, out, err = focal(tmp_path, "create", " ci ")
+    assert code == 2
+    assert "a token named 'ci' exists already" in err and token_id in err
+    assert "focal token revoke" in err and "created token" not in out
+    assert len(catalog_in(tmp_path).list_tokens()) == 1
+    assert focal(tmp_path, "revoke", token_id)[0] == 0  # revoked: its name is free again
+    assert focal(tmp_path, "create", "ci")[0] == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 from datetime import date
@@ -9,6 +10,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import plotext
+import pyvips
 import typer
 from rich.console import Console
 from rich.progress import Progress
@@ -24,11 +26,11 @@ from focal.config import (
     resolve_settings,
     shown_values,
 )
-from focal.errors import FocalError
+from focal.errors import ErrorKind, FocalError
 from focal.faces.detector import FaceDetector
 from focal.logs import logging_config
 from focal.memory import limit_malloc_arenas
-from focal.options import parse_options
+from focal.options import Options, parse_options
 from focal.pipeline import Limits, probe
 from focal.service import ClientHints, Described, transform
 from focal.service.faces import detect_in_process
@@ -61,6 +63,16 @@ IMAGE_SUFFIXES = {
     ".tif",
     ".tiff",
     ".svg",
+}
+# The format an output file's extension names: it chooses the format unless f= is given.
+FORMAT_OF_SUFFIX = {
+    ".jpg": "jpeg",
+    ".jpeg": "jpeg",
+    ".png": "png",
+    ".webp": "webp",
+    ".avif": "avif",
+    ".gif": "gif",
+    ".json": "json",
 }
 
 
@@ -121,18 +133,27 @@ def serve(
 
 @app.command(name="transform")
 def transform_command(
-    source: Annotated[
-        Path, typer.Argument(help="An image, or a folder of images.", exists=True, readable=True)
+    source: Annotated[Path, typer.Argument(help="An image, or a folder of images.")],
+    output: Annotated[
+        Path,
+        typer.Option(
+            "-o",
+            "--output",
+            help="Output file or folder; a file's extension (.png, .webp…) chooses the format "
+            "unless the options give f=.",
+        ),
     ],
-    output: Annotated[Path, typer.Option("-o", "--output", help="Output file or folder.")],
     options: Annotated[str, typer.Option("--options", help='e.g. "width=400,fit=cover".')],
     accept: Annotated[
         str, typer.Option(help="Formats format=auto may choose, as an Accept header.")
     ] = "image/avif,image/webp",
 ) -> None:
     """Transform an image, or every image in a folder, with URL-form options."""
+    _require_existing(source, "SOURCE")
     try:
-        parse_options(options)
+        parsed = parse_options(options)
+        if not source.is_dir():
+            parsed = _format_for_output(parsed, output)
     except FocalError as error:
         errors.print(f"[red]error:[/red] {error.message}")
         raise typer.Exit(2) from None
@@ -146,7 +167,7 @@ def transform_command(
                 target = output / file.relative_to(source)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 try:
-                    _transform_into(file, target, options, accept, keep_name=False)
+                    _transform_into(file, target, parsed, accept, keep_name=False)
                 except FocalError as error:
                     failed += 1
                     progress.console.print(f"[red]{file}[/red]: {error.message}")
@@ -154,19 +175,47 @@ def transform_command(
         console.print(f"{len(files) - failed} transformed, {failed} failed → {output}")
         raise typer.Exit(1 if failed else 0)
     try:
-        written = _transform_into(source, output, options, accept, keep_name=True)
+        written = _transform_into(source, output, parsed, accept, keep_name=True)
     except FocalError as error:
         errors.print(f"[red]error:[/red] {error.message}")
         raise typer.Exit(1) from None
     console.print(f"{source} → {written}")
 
 
+def _require_existing(path: Path, name: str) -> None:
+    """A missing path is one line of error (exit 2, as for any bad argument), no traceback."""
+    if not path.exists():
+        errors.print(
+            f"[red]error:[/red] Invalid value for {name}: no such file or folder: {path}",
+            soft_wrap=True,  # one line, however long the path
+        )
+        raise typer.Exit(2)
+
+
+def _format_for_output(options: Options, output: Path) -> Options:
+    """The output file's extension chooses the format when the options give none; an
+    extension that names another format than f= is refused, not silently contradicted."""
+    named = FORMAT_OF_SUFFIX.get(output.suffix.lower())
+    if named is None:
+        return options
+    if options.format is None:
+        return dataclasses.replace(options, format=named)
+    given = "jpeg" if options.format == "baseline-jpeg" else options.format
+    if given != named:
+        raise FocalError(
+            ErrorKind.BAD_OPTIONS,
+            f"format={options.format} writes {options.format}, but the output {output.name} "
+            f"names {named}: drop format= or name the output {output.stem}"
+            f"{EXTENSIONS.get(options.format, '.' + options.format)}",
+        )
+    return options
+
+
 def _transform_into(
-    source: Path, target: Path, options_text: str, accept: str, *, keep_name: bool
+    source: Path, target: Path, options: Options, accept: str, *, keep_name: bool
 ) -> Path:
     """Write the result; in folder mode the extension follows the output format."""
     data = source.read_bytes()
-    options = parse_options(options_text)
     lookup = detect_in_process(_detector(), data) if options.gravity.uses_faces else None
     result = transform(data, options, ClientHints(accept=accept), _limits(), lookup)
     if isinstance(result, Described):
@@ -210,21 +259,46 @@ def info(
     console.print(table)
 
 
+def _image_files(paths: list[Path]) -> list[Path]:
+    """The files named, with each folder replaced by the images in it (recursively)."""
+    files: list[Path] = []
+    for path in paths:
+        _require_existing(path, "IMAGES")
+        if path.is_dir():
+            files.extend(sorted(p for p in path.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES))
+        else:
+            files.append(path)
+    return files
+
+
+def _drawn_as(png_data: bytes, target: Path) -> bytes:
+    """The drawn copy in the format the target's extension names (PNG when it names none)."""
+    suffix = target.suffix.lower()
+    if FORMAT_OF_SUFFIX.get(suffix) in (None, "png", "json"):
+        return png_data
+    image = pyvips.Image.new_from_buffer(png_data, "")
+    return bytes(image.write_to_buffer(suffix))
+
+
 @app.command()
 def detect(
-    images: Annotated[list[Path], typer.Argument(help="Image files.")],
+    images: Annotated[list[Path], typer.Argument(help="Image files or folders of images.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
     draw: Annotated[
         Path | None,
-        typer.Option(help="Write a copy with the boxes drawn (a folder for several images)."),
+        typer.Option(
+            help="Write a copy with the boxes drawn, in the format its extension names "
+            "(a folder for several images)."
+        ),
     ] = None,
 ) -> None:
     """Detect faces (detection only: boxes, landmarks, scores)."""
     from focal.faces.drawing import draw_faces
 
+    files = _image_files(images)
     detector = _detector()
     report = []
-    for image in images:
+    for image in files:
         data = image.read_bytes()
         try:
             faces, width, height = detector.detect_bytes(data)
@@ -240,9 +314,10 @@ def detect(
             }
         )
         if draw is not None:
-            target = draw / f"{image.stem}.faces.png" if len(images) > 1 else draw
+            several = len(files) > 1 or any(path.is_dir() for path in images)
+            target = draw / f"{image.stem}.faces.png" if several else draw
             target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(draw_faces(data, faces))
+            target.write_bytes(_drawn_as(draw_faces(data, faces), target))
     if as_json:
         console.print_json(json.dumps(report))
         return
@@ -296,6 +371,18 @@ def _hosted_catalog() -> HostedCatalog:
     return HostedCatalog(open_catalog(catalog_url(settings.data_dir, settings.catalog_url)))
 
 
+def _refuse_a_name_in_use(catalog: HostedCatalog, name: str) -> None:
+    """Two active tokens of one name cannot be told apart when one must be revoked."""
+    wanted = name.strip()
+    for token in catalog.list_tokens():
+        if token["name"] == wanted and not token["revoked"]:
+            raise FocalError(
+                ErrorKind.BAD_OPTIONS,
+                f"a token named {wanted!r} exists already (id {token['id']}): choose another "
+                f"name, or revoke it first with: focal token revoke {token['id']}",
+            )
+
+
 @token_app.command("create")
 def token_create(
     name: Annotated[str, typer.Argument(help="What the token is for, e.g. 'ci'.")],
@@ -303,6 +390,7 @@ def token_create(
     """Create a token and print its secret, once: only its hash is kept."""
     catalog = _hosted_catalog()
     try:
+        _refuse_a_name_in_use(catalog, name)
         token_id, secret = catalog.create_token(name)
     except FocalError as error:
         errors.print(f"[red]error:[/red] {error.message}")

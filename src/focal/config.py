@@ -143,6 +143,9 @@ class Settings(BaseSettings):
     # is stopped inside libvips and answered 422 (0: no limit).
     max_output_pixels: AtLeastOne = _LIMITS.max_output_pixels
     max_gif_output_pixels: AtLeastOne = _LIMITS.max_gif_output_pixels
+    # format=avif and format=auto write WebP instead when the result has more pixels than
+    # this (FOCAL_AVIF_MAX_PIXELS): AVIF encoding is several times slower on large images.
+    avif_max_pixels: AtLeastOne = _LIMITS.max_avif_pixels
     transform_timeout: SecondsOrZero = _LIMITS.transform_timeout
 
     # Remote fetching: off unless an origin is allowed.

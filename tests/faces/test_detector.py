@@ -13,6 +13,7 @@ import pyvips
 from hypothesis import given
 from hypothesis import strategies as st
 
+from conftest import read_photo
 from focal.faces import (
     Face,
     FaceDetector,
@@ -21,6 +22,7 @@ from focal.faces import (
     inference_size,
 )
 from focal.faces.detector import MODEL_PATH
+from imaging import heic, pillow_of
 
 FACES = Path(__file__).parent.parent / "data" / "faces"
 MANIFEST: list[dict[str, Any]] = json.loads((FACES / "manifest.json").read_text())
@@ -223,3 +225,14 @@ def test_model_that_does_not_match_its_checksum_is_refused(tmp_path: Path) -> No
     (tmp_path / "retinaface.onnx.sha256").write_text("0" * 64 + "  retinaface.onnx\n")
     with pytest.raises(ModelChecksumError):
         FaceDetector(model_path=model)
+
+
+def test_finds_the_faces_of_a_heic_photo(detector: FaceDetector) -> None:
+    """A phone's HEIC: libvips cannot decode its pixels, pillow-heif's decoder does."""
+    jpeg = read_photo("multi_face")
+    in_jpeg, width, height = detector.detect_bytes(jpeg)
+    in_heic, heic_width, heic_height = detector.detect_bytes(heic(pillow_of(jpeg)))
+    assert (heic_width, heic_height) == (width, height)
+    assert len(in_heic) == len(in_jpeg) == 5
+    for face in in_jpeg:
+        assert best_iou(in_heic, face.box) >= 0.8

@@ -9,7 +9,7 @@ import pyvips
 
 from focal.errors import FocalError, OptionError
 from focal.options import parse_options
-from focal.pipeline import SourceInfo, url_output
+from focal.pipeline import Limits, SourceInfo, url_output
 from focal.pipeline.encode import JPEG_OR_PNG, choose_format
 from imaging import (
     animated,
@@ -51,6 +51,52 @@ def test_metadata_copyright_keeps_only_the_copyright() -> None:
         assert "Jane Doe" in fields["exif-ifd0-Copyright"]
         assert "exif-ifd0-Make" not in fields
         assert "exif-ifd0-ImageDescription" not in fields
+
+
+# Tags libexif adds when it reads any EXIF block (it "fixes" a block to the specification),
+# so they show whether or not the file holds them.
+LIBEXIF_FILL_INS = {
+    "exif-ifd0-XResolution",
+    "exif-ifd0-YResolution",
+    "exif-ifd0-ResolutionUnit",
+    "exif-ifd2-ExifVersion",
+    "exif-ifd2-FlashpixVersion",
+    "exif-ifd2-ColorSpace",
+}
+
+
+def camera_jpeg() -> bytes:
+    """A JPEG with the EXIF a camera writes: owner, device, place, comments."""
+    image = gradient(200, 100).copy()
+    for name, value in (
+        ("exif-ifd0-Copyright", "Jane Doe 2024"),
+        ("exif-ifd0-Artist", "Jane Doe"),
+        ("exif-ifd0-Make", "FocalCam"),
+        ("exif-ifd0-Software", "FocalCam firmware 1.2"),
+        ("exif-ifd2-UserComment", "at the lake"),
+        ("exif-ifd3-GPSLatitudeRef", "N"),
+    ):
+        image.set_type(pyvips.GValue.gstr_type, name, value)
+    return bytes(image.jpegsave_buffer())
+
+
+def test_metadata_copyright_writes_nothing_but_the_copyright() -> None:
+    for text in ("metadata=copyright,width=100", "width=100", "width=100,format=baseline-jpeg"):
+        result = apply(camera_jpeg(), text).data
+        fields = exif_fields(result)
+        assert "Jane Doe 2024" in fields.pop("exif-ifd0-Copyright")
+        assert set(fields) - {"exif-data"} <= LIBEXIF_FILL_INS, sorted(fields)
+        block = bytes(decode(result).get("exif-data"))
+        for secret in (b"FocalCam", b"lake", b"Jane Doe\0", b"GPS"):
+            assert secret not in block
+        assert decode(result).width == 100  # still a whole JPEG
+
+
+def test_metadata_copyright_without_a_copyright_writes_no_exif() -> None:
+    image = gradient(200, 100).copy()
+    image.set_type(pyvips.GValue.gstr_type, "exif-ifd0-Make", "FocalCam")
+    result = apply(bytes(image.jpegsave_buffer()), "width=100").data
+    assert decode(result).get_typeof("exif-data") == 0
 
 
 def test_metadata_none_strips_exif() -> None:
@@ -177,6 +223,21 @@ def test_the_written_format(
 ) -> None:
     chosen = choose_format(requested, _source(source), keeps_alpha=alpha, animated=moving)
     assert chosen == expected
+
+
+def test_an_avif_above_the_cap_is_written_as_webp() -> None:
+    data = png(gradient(200, 100))  # 20,000 px
+    small = apply(data, "format=avif", Limits(max_avif_pixels=20_000))
+    assert (small.format, small.media_type, small.fallback_from) == ("avif", "image/avif", None)
+    assert magic_format(small.data) == "avif"
+    large = apply(data, "format=avif", Limits(max_avif_pixels=19_999))
+    assert (large.format, large.media_type, large.fallback_from) == ("webp", "image/webp", "avif")
+    assert magic_format(large.data) == "webp"
+    # the size that counts is the result's, not the original's
+    shrunk = apply(data, "format=avif,width=100", Limits(max_avif_pixels=19_999))
+    assert shrunk.format == "avif"
+    # other formats have no such cap
+    assert apply(data, "format=png", Limits(max_avif_pixels=1)).format == "png"
 
 
 def test_format_auto_must_be_negotiated_before_the_pipeline() -> None:

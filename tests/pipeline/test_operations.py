@@ -181,6 +181,26 @@ def test_trim_on_a_photo_loaded_shrunk(photo) -> None:
     assert sizes_of(data, "trim=0;896;264;0,width=400") == (400, 300)
 
 
+def test_trim_pixel_lengths_are_times_dpr() -> None:
+    source = gradient(200, 100)
+    # dpr=2: 10;20;5;15 device-independent px cut 20;40;10;30 px; fractions stay fractions
+    image = render(png(source), "trim=10;20;5;15,dpr=2,format=png")
+    assert (image.width, image.height) == (200 - 40 - 30, 100 - 20 - 10)
+    assert mean_abs_diff(image, source.crop(30, 20, 130, 70)) < 1
+    assert sizes_of(png(source), "trim=10;20;5;15,dpr=2") == (130, 70)
+    assert sizes_of(png(source), "trim=0.1;0;0;0.25,dpr=2") == (150, 90)
+    # with a width too: the trim in device pixels, then the resize to width × dpr
+    assert sizes_of(png(source), "trim=0;50;0;0,width=50,dpr=2") == (100, 100)
+
+
+def test_trim_border_keep_is_times_dpr() -> None:
+    inner = gradient(60, 40)
+    data = png(framed(inner, (20, 20, 20, 20), [255, 255, 255]))
+    assert sizes_of(data, "trim=border,trim.border.keep=4") == (68, 48)
+    image = render(data, "trim=border,trim.border.keep=4,dpr=2,format=png")
+    assert (image.width, image.height) == (76, 56)
+
+
 def test_trim_that_removes_everything_is_an_option_error() -> None:
     with pytest.raises(OptionError, match="trim"):
         apply(png(gradient(200, 100)), "trim=0;0.5;0;0.5")

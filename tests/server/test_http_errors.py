@@ -151,6 +151,22 @@ def test_result_too_large(client: httpx.Client) -> None:
     assert_error(response, 403, 9413)
 
 
+def test_the_products_own_loop_marker_is_refused(client: httpx.Client) -> None:
+    for via in ("image-resizing", "1.1 image-resizing", "1.1 cache, Image-Resizing"):
+        response = client.get("/cdn-cgi/image/width=100/rocket.jpg", headers={"Via": via})
+        assert_error(response, 508, 9403)
+
+
+@pytest.mark.parametrize(
+    "source",
+    ["ftp://example.com/a.jpg", "ftp:/example.com/a.jpg", "file:///etc/passwd", "s3://b/k"],
+)
+def test_non_http_schemes_are_invalid_urls(client: httpx.Client, source: str) -> None:
+    response = client.get(f"/cdn-cgi/image/width=100/{source}")
+    assert_error(response, 403, 9406)
+    assert "http" in response.text and "no original" not in response.text
+
+
 def test_via_loop_is_refused(client: httpx.Client) -> None:
     for via in ("1.1 focal", "1.0 cache, HTTP/1.1 focal (Focal)", "1.1 FOCAL"):
         response = client.get("/cdn-cgi/image/width=100/rocket.jpg", headers={"Via": via})

@@ -5,8 +5,9 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from conftest import read_photo
+from conftest import RunningServer, read_photo
 from http_delivery import CHROME, MAGIC, SAFARI, image_size, module_fixtures
+from imaging import heic, pillow_of
 
 server, client = module_fixtures()
 
@@ -197,3 +198,51 @@ def test_slow_connection_quality_with_save_data(client: httpx.Client) -> None:
     # without scq, Save-Data changes nothing
     plain = "/cdn-cgi/image/width=400,quality=90,format=jpeg/people/group.jpg"
     assert client.get(plain, headers={"Save-Data": "on"}).content == client.get(plain).content
+
+
+# --- AVIF size cap --------------------------------------------------------------------------
+
+
+def test_large_avif_falls_back_to_webp_and_says_so(client: httpx.Client) -> None:
+    # nature.jpg is 4896×3264: 2000 wide is 2.7 MP, above the 1.5 MP AVIF cap; 1000 is below
+    small = client.get("/cdn-cgi/image/width=1000,format=avif/nature.jpg")
+    assert small.headers["content-type"] == "image/avif" and "focal-format" not in small.headers
+    for attempt in range(2):  # made, then from the result cache: the same answer
+        large = client.get("/cdn-cgi/image/width=2000,format=avif/nature.jpg")
+        assert large.status_code == 200, large.text
+        assert large.headers["content-type"] == "image/webp", attempt
+        assert large.content[8:12] == b"WEBP"
+        assert large.headers["focal-format"] == "webp; fallback-from=avif"
+        assert image_size(large) == (2000, 1333)
+    auto = client.get(
+        "/cdn-cgi/image/width=2000,format=auto/nature.jpg", headers={"Accept": CHROME}
+    )
+    assert auto.headers["content-type"] == "image/webp"
+    assert auto.headers["focal-format"] == "webp; fallback-from=avif"
+    assert "accept" in auto.headers["vary"].lower()
+    assert large.headers["etag"] != auto.headers["etag"] != small.headers["etag"]
+
+
+# --- HEIC originals -------------------------------------------------------------------------
+
+
+def test_a_heic_original_is_served_in_every_variant(
+    server: RunningServer, client: httpx.Client
+) -> None:
+    (server.origin / "phone.heic").write_bytes(heic(pillow_of(read_photo("rocket"))))
+    for options, media_type in (
+        ("width=320", "image/jpeg"),  # browsers cannot show HEIC: JPEG
+        ("width=320,format=webp", "image/webp"),
+        ("width=320,format=avif", "image/avif"),
+        ("width=320,height=320,fit=cover,format=png", "image/png"),
+    ):
+        response = client.get(f"/cdn-cgi/image/{options}/phone.heic")
+        assert response.status_code == 200, (options, response.text)
+        assert response.headers["content-type"] == media_type
+        assert image_size(response)[0] == 320
+    (server.origin / "group.heic").write_bytes(heic(pillow_of(read_photo("multi_face"))))
+    faces = client.get("/cdn-cgi/image/w=200,h=200,fit=cover,gravity=face/group.heic")
+    assert faces.status_code == 200, faces.text
+    assert "faces=5" in faces.headers["focal-gravity"]
+    facts = client.get("/cdn-cgi/image/width=320,format=json/phone.heic").json()
+    assert facts["original"]["format"] == "image/heic"

@@ -20,6 +20,7 @@ import pyvips
 
 from focal.extras import import_extra
 from focal.pipeline.geometry import Box
+from focal.pipeline.heic import decode_heic, needs_heif_decoder
 from focal.pipeline.source import Limits, probe
 from focal.vips import load_options
 
@@ -203,6 +204,11 @@ def inference_image(
     source = probe(data, limits)
     width, height = source.width, source.height
     inference_width, inference_height, _ = inference_size(width, height, max_side)
+    if needs_heif_decoder(source):  # no HEVC decoder in libvips: decoded whole, then shrunk
+        image = decode_heic(data).thumbnail_image(
+            inference_width, height=inference_height, size="force"
+        )
+        return image, width, height
     # "force" with the computed size gives exactly that size; "down" can be a pixel off when
     # JPEG shrink-on-load rounds.
     image = pyvips.Image.thumbnail_buffer(

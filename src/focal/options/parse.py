@@ -176,7 +176,9 @@ def normalize(options: Options) -> Options:
         changes["zoom"] = 0.0
     if options.gamma == 0:
         changes["gamma"] = 1.0
-    if options.width is None and options.height is None and options.dpr != 1:
+    # dpr scales width, height and trim's pixel lengths; with none of them it does nothing.
+    scaled = (options.width, options.height, options.trim)
+    if all(value is None for value in scaled) and options.dpr != 1:
         changes["dpr"] = 1.0
     return dataclasses.replace(options, **changes) if changes else options
 

@@ -19,6 +19,7 @@ from focal.pipeline.deadline import Deadline
 from focal.pipeline.encode import Encoding, choose_format, encode
 from focal.pipeline.frames import Canvas
 from focal.pipeline.geometry import Box
+from focal.pipeline.heic import decode_heic, needs_heif_decoder
 from focal.pipeline.operations import Operation
 from focal.pipeline.source import (
     Limits,
@@ -53,6 +54,9 @@ class Output:
     height: int  # of one frame
     pages: int
     faces_found: int | None  # None: no detection was asked for
+    # The format asked for when another was written instead (an AVIF too large, an
+    # animation AVIF cannot hold): None when the format written is the one asked for.
+    fallback_from: str | None = None
 
 
 def _pages(source: SourceInfo, anim: bool) -> int:
@@ -104,7 +108,11 @@ def _load(
     option_string = load_options(all_pages=pages > 1)
     sx, sy = _load_scale(operations, source, faces)
     width, height = round(source.width * sx), round(source.height * sy)
-    if sx < 1 or sy < 1:
+    if needs_heif_decoder(source):  # decoded whole (no shrink-on-load), then shrunk
+        image = decode_heic(data)
+        if sx < 1 or sy < 1:
+            image = image.thumbnail_image(max(1, width), height=max(1, height), size="force")
+    elif sx < 1 or sy < 1:
         image = pyvips.Image.thumbnail_buffer(
             data, max(1, width), height=max(1, height), size="force", option_string=option_string
         )
@@ -227,7 +235,14 @@ def run(
         keeps_alpha = bool(canvas.image.hasalpha()) and not (
             output.background is not None and output.background.opaque
         )
-        fmt = choose_format(output.format, source, keeps_alpha=keeps_alpha, animated=pages > 1)
+        fmt = choose_format(
+            output.format,
+            source,
+            keeps_alpha=keeps_alpha,
+            animated=pages > 1,
+            pixels=canvas.width * canvas.height,
+            max_avif_pixels=limits.max_avif_pixels,
+        )
         animated = pages > 1 and fmt in ("webp", "gif")
         # Planned, not yet computed: the cost is refused before any pixel of it is made.
         check_output_budget(canvas.width, canvas.height, pages if animated else 1, fmt, limits)
@@ -249,4 +264,5 @@ def run(
         height=canvas.height,
         pages=pages if animated else 1,
         faces_found=None if faces is None else len(faces),
+        fallback_from=output.format if output.format == "avif" and fmt != "avif" else None,
     )

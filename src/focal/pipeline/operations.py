@@ -164,7 +164,7 @@ class TrimOp(Operation):
         )
         if width == 0 or height == 0:  # the whole image is border: keep it as it is
             return Box(0, 0, canvas.width, canvas.height)
-        keep = border.keep
+        keep = round(border.keep * min(self.scale))  # keep is a pixel length, scaled too
         right = min(canvas.width, left + width + keep)
         bottom = min(canvas.height, top + height + keep)
         left, top = max(0, left - keep), max(0, top - keep)

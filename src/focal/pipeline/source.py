@@ -52,6 +52,9 @@ class Limits:
     # GIF results cost far more per pixel (a palette search per frame, which libvips cannot
     # interrupt): a budget of their own.
     max_gif_output_pixels: int = 8_000_000
+    # AVIF results larger than this (width × height of one frame) are written as WebP:
+    # AVIF's encoder is slow on large images. See encode.AVIF_MAX_PIXELS for the measurement.
+    max_avif_pixels: int = 1_500_000
     # Seconds one transformation may run before libvips is stopped; 0: no limit.
     transform_timeout: float = 30.0
 
@@ -138,6 +141,11 @@ def check_decodes(data: bytes, limits: Limits | None = None) -> SourceInfo:
     must be whole before it is kept. JPEG, WebP and HEIF decode shrunk, so this costs a
     fraction of a full decode; other formats stream through without being held."""
     info = probe(data, limits)
+    if info.format == "image/heic":  # libvips cannot decode HEVC: the decoder that can
+        from focal.pipeline.heic import decode_heic  # imports this module: here, not above
+
+        decode_heic(data).avg()
+        return info
     options = load_options(all_pages=info.animated)
     try:
         pyvips.Image.thumbnail_buffer(data, 256, option_string=options).avg()

@@ -40,7 +40,8 @@ def url_operations(options: Options) -> list[Operation]:
     """The operations for one URL's options, in the documented order."""
     operations: list[Operation] = []
     if options.trim is not None:
-        operations.append(TrimOp(options.trim))
+        # Trim's pixel lengths are in device pixels too, as the product documents.
+        operations.append(TrimOp(options.trim, scale=(options.dpr, options.dpr)))
     if options.flip:
         operations.append(FlipOp(options.flip))
     if options.rotate:

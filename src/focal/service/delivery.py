@@ -258,6 +258,8 @@ class DeliveryService:
         if isinstance(result, Described):
             made = CachedResult(json.dumps(result.body).encode(), "application/json", extra)
         else:
+            if result.fallback_from is not None:  # Content-Type says the format; this, why
+                extra["Focal-Format"] = f"{result.format}; fallback-from={result.fallback_from}"
             made = CachedResult(result.data, result.media_type, extra)
         if lookup is not None and lookup.faces is None:
             # A centre crop made while the detector was down is not kept as the answer: the
@@ -271,7 +273,8 @@ class DeliveryService:
         if "Focal-Gravity" in made.headers:
             # Later hits did not look the faces up: say where the answer came from.
             gravity = re.sub(r"from=\w+", "from=cache", made.headers["Focal-Gravity"])
-            made = CachedResult(made.body, made.content_type, {"Focal-Gravity": gravity})
+            headers = {**made.headers, "Focal-Gravity": gravity}
+            made = CachedResult(made.body, made.content_type, headers)
         if self.results is not None:
             await self._keep_here(key, made)
         if self.shared is not None:

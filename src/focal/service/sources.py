@@ -12,16 +12,39 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import re
 
+from focal.errors import ErrorKind, FocalError
 from focal.service.jobs import ImageJobs
 from focal.sources.base import Source
 from focal.sources.freshness import FreshSources, freshness_seconds
 from focal.sources.local import LocalFileSource, LocalOrigin
 from focal.sources.remote import RemoteFetcher, UrlSource
 
+# A source that starts like a URL (`scheme:/…`) names a remote original, never a file path.
+_URL_SCHEME = re.compile(r"^([a-z][a-z0-9+.-]*):/", re.IGNORECASE)
+_FETCHABLE_SCHEMES = ("http", "https")
+
+
+def url_scheme(source: str) -> str | None:
+    """The scheme a source string starts with (`ftp` for `ftp://…`), or None for a path."""
+    match = _URL_SCHEME.match(source)
+    return match.group(1).lower() if match else None
+
 
 def is_remote(source: str) -> bool:
-    return source.lower().startswith(("http:/", "https:/"))
+    return url_scheme(source) in _FETCHABLE_SCHEMES
+
+
+def refuse_unfetchable_scheme(source: str) -> None:
+    """A URL of another scheme than http(s) is an invalid URL (9406), not a missing file."""
+    scheme = url_scheme(source)
+    if scheme is not None and scheme not in _FETCHABLE_SCHEMES:
+        raise FocalError(
+            ErrorKind.INVALID_URL,
+            f"{scheme}:// sources cannot be fetched: give an http:// or https:// URL, "
+            "or a path in the origin folder",
+        )
 
 
 def normalize_remote(source: str) -> str:
@@ -51,6 +74,7 @@ class Sources:
         """The source and its fingerprint; admissions taken to read it are entered in `held`."""
         if is_remote(source):
             return await self._remote(normalize_remote(source), held)
+        refuse_unfetchable_scheme(source)
         local = await asyncio.to_thread(self.origin.stat, source)
         if not local.fingerprint:  # not seen before: read it to hash it
             await held.enter_async_context(self.jobs.admit())

@@ -31,6 +31,7 @@ def limits_from(settings: Settings, *, max_bytes: int | None = None) -> Limits:
         max_side=settings.max_side,
         max_output_pixels=settings.max_output_pixels,
         max_gif_output_pixels=settings.max_gif_output_pixels,
+        max_avif_pixels=settings.avif_max_pixels,
         transform_timeout=settings.transform_timeout,
     )
 

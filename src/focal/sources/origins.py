@@ -154,15 +154,29 @@ def is_allowed_origin(url: str, allowed: Sequence[str]) -> bool:
     return any(rule.matches(origin) for rule in parse_allow_rules(allowed))
 
 
-def is_loop(via_header: str | None, marker: str) -> bool:
-    """Whether an incoming Via header names our marker as a received-by hop (RFC 9110 §7.6.3).
+# The hosted product marks its own fetches with `Via: image-resizing`; a request bearing it
+# came from an image service fetching through us, so it is refused as a loop like our own.
+PRODUCT_LOOP_MARKERS = ("image-resizing",)
 
-    Each comma-separated hop is `[protocol/]version received-by [(comment)]`, for example
-    `1.1 focal` or `HTTP/1.1 focal`.
+
+def is_loop(via_header: str | None, marker: str) -> bool:
+    """Whether an incoming Via header names our marker, or the product's, as a hop.
+
+    Each comma-separated hop is `[protocol/]version received-by [(comment)]` (RFC 9110
+    §7.6.3), for example `1.1 focal` or `HTTP/1.1 focal`. The product writes its marker
+    bare (`Via: image-resizing`), so its markers count as a one-word hop too; ours, which we
+    always write with a version, does not.
     """
-    wanted = marker.strip().lower()
-    if not via_header or not wanted:
+    wanted = {name for name in (marker.strip().lower(), *PRODUCT_LOOP_MARKERS) if name}
+    if not via_header:
         return False
+    for hop in _VIA_COMMENT.sub("", via_header).split(","):
+        parts = [part.lower() for part in hop.split()]
+        if len(parts) >= 2 and parts[1] in wanted:
+            return True
+        if len(parts) == 1 and parts[0] in PRODUCT_LOOP_MARKERS:
+            return True
+    return False
     for hop in _VIA_COMMENT.sub("", via_header).split(","):
         parts = hop.split()
         if len(parts) >= 2 and parts[1].lower() == wanted:
