@@ -16,6 +16,7 @@ from focal.catalog import (
     HostedCatalog,
     StoredFaces,
     UsageStore,
+    VariantRecord,
     migrations,
     open_catalog,
 )
@@ -23,7 +24,7 @@ from focal.catalog.schema import images, schema_version
 from focal.catalog.times import to_micros
 
 BOXES = StoredFaces(640, 480, [{"box": [1.0, 2.0, 30.0, 40.0], "score": 0.99}])
-HOSTED_TABLES = {"images", "variants", "signing_keys", "api_tokens"}
+HOSTED_TABLES = {"images", "variant_options", "signing_keys", "api_tokens"}
 
 
 def version_of(url: str) -> int:
@@ -157,3 +158,31 @@ def test_originals_stored_before_v4_keep_their_blob_keys(
 
 def _insert_without_new_columns(row: dict[str, Any]) -> str:
     return f"INSERT INTO images ({', '.join(row)}) VALUES ({', '.join(':' + k for k in row)})"
+
+
+def test_variants_of_a_v4_catalog_keep_working_as_option_strings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = f"sqlite:///{tmp_path / 'focal.db'}"
+    with monkeypatch.context() as patch:
+        patch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:4])
+        old = open_catalog(url)
+        with old.begin() as connection:
+            connection.execute(
+                migrations._V2_VARIANTS.insert().values(
+                    name="thumb",
+                    fit="cover",
+                    width=120,
+                    height=80,
+                    metadata_mode="keep",
+                    never_require_signed_urls=True,
+                )
+            )
+        old.dispose()
+    engine = open_catalog(url)
+    assert "variants" not in inspect(engine).get_table_names()
+    assert HostedCatalog(engine).list_variants() == [
+        VariantRecord("public", "metadata=none", False),
+        VariantRecord("thumb", "fit=cover,height=80,metadata=keep,width=120", True),
+    ]
+    engine.dispose()

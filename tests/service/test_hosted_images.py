@@ -19,12 +19,13 @@ import pytest
 from conftest import read_photo, running_server, server_settings
 from focal.catalog import HostedCatalog, ImageRecord, VariantRecord, catalog_url, open_catalog
 from focal.errors import FocalError
-from focal.options import Fit, parse_options
+from focal.options import Fit, canonical, parse_options
 from focal.service.hosted import (
     RESERVATION,
     blob_key,
     checked_variant_options,
     variant_options,
+    variant_record,
 )
 from focal.storage import open_blob_store
 from focal.storage.owner import this_process
@@ -243,11 +244,37 @@ def test_a_direct_upload_draft_outlives_its_creator_and_its_failed_tries(tmp_pat
 
 
 def test_a_named_variant_stands_for_the_options_its_url_form_would() -> None:
-    record = VariantRecord("thumb", "cover", 120, 80, "keep", never_require_signed_urls=False)
-    assert variant_options(record) == parse_options("fit=cover,w=120,h=80,metadata=keep")
+    values = {"fit": "cover", "w": 120, "h": 80, "metadata": "keep", "gravity": "face"}
+    record = variant_record("thumb", values, never_require_signed_urls=False)
+    expected = parse_options("fit=cover,w=120,h=80,metadata=keep,gravity=face")
+    assert variant_options(record) == expected
+    assert record.options == canonical(expected)  # stored as the canonical option string
     assert variant_options(record).fit is Fit.COVER
-    only_fit = VariantRecord("wide", "scale-down", None, None, "none", False)
+    only_fit = variant_record("wide", {"fit": "scale-down", "metadata": "none"}, False)
     assert variant_options(only_fit) == parse_options("fit=scale-down,metadata=none")
+    defaults = VariantRecord("plain", "", never_require_signed_urls=False)
+    assert variant_options(defaults) == parse_options("fit=scale-down")
+
+
+def test_every_url_option_round_trips_through_a_variant() -> None:
+    text = (
+        "w=300,h=200,fit=pad,g=0.3x0.7,q=70,f=webp,background=red,rotate=90,flip=h,"
+        "blur=2,sharpen=1,brightness=1.1,contrast=0.9,gamma=0.8,saturation=0.5,"
+        "trim.left=3,trim.top=4,anim=false,metadata=keep,dpr=2,onerror=redirect"
+    )
+    wanted = parse_options(text)
+    pairs = dict(part.split("=", 1) for part in text.split(","))
+    record = variant_record("all", pairs, never_require_signed_urls=False)
+    assert variant_options(record) == wanted
+
+
+def test_browser_ttl_is_the_variants_own() -> None:
+    record = variant_record("cached", {"width": 10, "browser_ttl": 60}, False)
+    assert record.browser_ttl == 60
+    assert variant_options(record) == parse_options("width=10")
+    for bad in (-1, True, "60", 10**9):
+        with pytest.raises(FocalError, match="'options.browser_ttl'"):
+            variant_record("cached", {"browser_ttl": bad}, False)
 
 
 @pytest.mark.parametrize(

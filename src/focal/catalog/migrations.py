@@ -6,8 +6,14 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
+    Column,
     Connection,
     Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
     create_engine,
     event,
     func,
@@ -20,9 +26,24 @@ from sqlalchemy.pool import NullPool
 
 from focal.catalog import schema
 from focal.catalog.usage import DAY_MICROS, Metric, add_usage
+from focal.options import canonical, options_from_mapping
 
 MIGRATION_LOCK = 0x466F63616C  # "Focal": the advisory lock key of migrations on PostgreSQL
 MIGRATION_WAIT_SECONDS = 60  # how long a server waits for another's migration on SQLite
+
+
+# The variants table as version 2 made it (fit, width, height, metadata only); version 5
+# replaced it by schema.variants, which keeps any option string.
+_V2_VARIANTS = Table(
+    "variants",
+    MetaData(),
+    Column("name", String(100), primary_key=True),
+    Column("fit", String(16), nullable=False),
+    Column("width", Integer),
+    Column("height", Integer),
+    Column("metadata_mode", String(16), nullable=False),
+    Column("never_require_signed_urls", Boolean, nullable=False),
+)
 
 
 def _v1_face_boxes(connection: Connection) -> None:
@@ -30,12 +51,12 @@ def _v1_face_boxes(connection: Connection) -> None:
 
 
 def _v2_hosted_images(connection: Connection) -> None:
-    for table in (schema.images, schema.variants, schema.signing_keys, schema.api_tokens):
+    for table in (schema.images, _V2_VARIANTS, schema.signing_keys, schema.api_tokens):
         table.create(connection)
     # The default variant: the original's size, re-encoded, without its metadata (EXIF can
     # carry a location). Written here, not in code, so deleting or editing it sticks.
     connection.execute(
-        schema.variants.insert().values(
+        _V2_VARIANTS.insert().values(
             name="public",
             fit="scale-down",
             width=None,
@@ -72,12 +93,37 @@ def _v4_blob_keys(connection: Connection) -> None:
     )
 
 
+def _v5_variant_options(connection: Connection) -> None:
+    # Variants keep every URL option: each old one becomes its canonical option string.
+    schema.variants.create(connection)
+    schema.hosted_config.create(connection)
+    for row in connection.execute(select(_V2_VARIANTS)).mappings().all():
+        options = options_from_mapping(
+            {
+                "fit": row["fit"],
+                "width": row["width"],
+                "height": row["height"],
+                "metadata": row["metadata_mode"],
+            }
+        )
+        connection.execute(
+            schema.variants.insert().values(
+                name=row["name"],
+                options=canonical(options),
+                browser_ttl=None,
+                never_require_signed_urls=bool(row["never_require_signed_urls"]),
+            )
+        )
+    _V2_VARIANTS.drop(connection)
+
+
 # Append new steps; never edit or reorder a released one.
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _v1_face_boxes,
     _v2_hosted_images,
     _v3_usage,
     _v4_blob_keys,
+    _v5_variant_options,
 )
 
 

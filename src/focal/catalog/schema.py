@@ -61,16 +61,25 @@ images = Table(
     Index("images_by_upload", "uploaded", "id"),
 )
 
-# Named delivery variants.
+# Named delivery variants: each one's options as the URL form's canonical option string
+# (checked by focal.options before they are stored), and its browser TTL (None: the
+# server's FOCAL_BROWSER_TTL).
 variants = Table(
-    "variants",
+    "variant_options",
     metadata,
     Column("name", String(100), primary_key=True),
-    Column("fit", String(16), nullable=False),
-    Column("width", Integer),
-    Column("height", Integer),
-    Column("metadata_mode", String(16), nullable=False),  # keep | copyright | none
+    Column("options", Text, nullable=False),
+    Column("browser_ttl", Integer),
     Column("never_require_signed_urls", Boolean, nullable=False),
+)
+
+# Settings of the hosted API changed through PATCH /images/v1/config, one row per name; a
+# value is JSON. A name without a row has the server's default (focal.config).
+hosted_config = Table(
+    "hosted_config",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
 )
 
 # Keys for signed delivery URLs; the newest two are kept so rotation breaks no live URL.

@@ -144,6 +144,16 @@ class UsageStore(Store):
             for day, amount in amounts:
                 add_usage(connection, metric, day, amount)
 
+    def total(self, metric: Metric, first: date, last: date) -> int:
+        """A daily counter summed from `first` to `last` (UTC days, both included)."""
+        query = select(func.coalesce(func.sum(usage_daily.c.amount), 0)).where(
+            usage_daily.c.metric == metric.value,
+            usage_daily.c.day >= date_number(first),
+            usage_daily.c.day <= date_number(last),
+        )
+        with self.engine.connect() as connection:
+            return int(connection.execute(query).scalar() or 0)
+
     def in_window(self, now: int) -> int:
         """Unique transformations counted in the 30 days up to `now`."""
         query = select(func.count()).where(

@@ -1,4 +1,9 @@
-"""Named delivery variants: how a hosted image is resized when asked for by name."""
+"""Named delivery variants: how a hosted image is delivered when asked for by name.
+
+A variant's options are stored as the URL form's canonical option string. They are checked
+once, by focal.options, before they get here (focal.service.hosted.checked_variant_options);
+the catalog checks only what is its own: the name and the number of variants.
+"""
 
 from __future__ import annotations
 
@@ -13,10 +18,8 @@ from sqlalchemy.exc import IntegrityError
 from focal.catalog.schema import variants
 from focal.catalog.store import Store, lock_catalog
 from focal.errors import ErrorKind, FocalError
-from focal.options.model import FITS, MAX_SIDE
 
 MAX_VARIANTS = 100
-METADATA_MODES = ("keep", "copyright", "none")
 # No "=" or ",": a delivery path segment with them is a flexible variant (an option string).
 _NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,100}")
 
@@ -24,11 +27,9 @@ _NAME_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,100}")
 @dataclass(frozen=True)
 class VariantRecord:
     name: str
-    fit: str
-    width: int | None
-    height: int | None
-    metadata: str  # keep | copyright | none
+    options: str  # the canonical option string of the URL form; "" for the defaults
     never_require_signed_urls: bool
+    browser_ttl: int | None = None  # seconds; None: the server's FOCAL_BROWSER_TTL
 
 
 def _row_values(variant: VariantRecord) -> dict[str, Any]:
@@ -37,24 +38,10 @@ def _row_values(variant: VariantRecord) -> dict[str, Any]:
             ErrorKind.BAD_REQUEST,
             f"variant name {variant.name!r}: use 1 to 100 letters, digits, '-' or '_'",
         )
-    if variant.fit not in FITS:
-        raise FocalError(
-            ErrorKind.BAD_REQUEST, f"fit {variant.fit!r} is not one of {', '.join(FITS)}"
-        )
-    if variant.metadata not in METADATA_MODES:
-        raise FocalError(
-            ErrorKind.BAD_REQUEST,
-            f"metadata {variant.metadata!r} is not one of {', '.join(METADATA_MODES)}",
-        )
-    for side, value in (("width", variant.width), ("height", variant.height)):
-        if value is not None and not 1 <= value <= MAX_SIDE:
-            raise FocalError(ErrorKind.BAD_REQUEST, f"{side} must be between 1 and {MAX_SIDE}")
     return {
         "name": variant.name,
-        "fit": variant.fit,
-        "width": variant.width,
-        "height": variant.height,
-        "metadata_mode": variant.metadata,
+        "options": variant.options,
+        "browser_ttl": variant.browser_ttl,
         "never_require_signed_urls": variant.never_require_signed_urls,
     }
 
@@ -62,11 +49,9 @@ def _row_values(variant: VariantRecord) -> dict[str, Any]:
 def _record(row: Mapping[Any, Any]) -> VariantRecord:
     return VariantRecord(
         name=row["name"],
-        fit=row["fit"],
-        width=row["width"],
-        height=row["height"],
-        metadata=row["metadata_mode"],
+        options=row["options"],
         never_require_signed_urls=bool(row["never_require_signed_urls"]),
+        browser_ttl=row["browser_ttl"],
     )
 
 
