@@ -34,7 +34,7 @@ from focal.options import Options, parse_options
 from focal.pipeline import Limits, probe
 from focal.service import ClientHints, Described, transform
 from focal.service.faces import detect_in_process
-from focal.service.metering import report_range, usage_report
+from focal.service.metering import HostedQuotas, report_range, usage_report
 from focal.service.parts import face_detector
 from focal.service.transform import limits_from
 
@@ -448,6 +448,19 @@ def _day_option(text: str | None, name: str) -> date | None:
         raise typer.BadParameter(f"{text!r} is no date: use YYYY-MM-DD", param_hint=name) from None
 
 
+def _hosted_line(hosted: dict[str, Any]) -> str:
+    """Hosted images as billed: stored now and delivered this month, with their quotas."""
+
+    def of(quota: int | None) -> str:
+        return f" of a quota of {quota:,}" if quota else ""
+
+    return (
+        f"hosted images: {hosted['images_stored']:,} stored{of(hosted['images_quota'])}; "
+        f"{hosted['deliveries_this_month']:,} delivered in {hosted['month']}"
+        f"{of(hosted['deliveries_quota'])}"
+    )
+
+
 def _chart(report: dict[str, Any]) -> str:
     """The daily unique transformations as a bar chart for the terminal."""
     plotext.clear_figure()
@@ -489,6 +502,7 @@ def usage(
             price_per_1000=settings.price_per_1000_transformations,
             quota=settings.transformation_quota,
             now=now,
+            hosted_quotas=HostedQuotas.from_settings(settings),
         )
     except FocalError as error:
         errors.print(f"[red]error:[/red] {error.message}")
@@ -526,6 +540,7 @@ def usage(
         f"price ${report['price_per_1000_transformations']:.2f} per 1,000",
         highlight=False,
     )
+    console.print(_hosted_line(report["hosted"]), highlight=False)
     if chart:
         console.print(Text.from_ansi(_chart(report)))
 

@@ -188,8 +188,18 @@ class Settings(BaseSettings):
 
     # Hosted images.
     hosted_max_bytes: AtLeastOne = 10 * 1024 * 1024
-    flexible_variants: bool = False  # any option string in place of a variant name
+    # Any option string in place of a variant name: the default until PATCH /images/v1/config
+    # sets it, which the catalog keeps.
+    flexible_variants: bool = False
     browser_ttl: ZeroOrMore = 172_800  # seconds a browser may keep a hosted variant (2 days)
+    # Quotas of hosted images, billed as stored and delivered (0: none): past them, an
+    # upload or a delivery gets 429 (9422).
+    hosted_images_quota: ZeroOrMore = 0  # images stored at once
+    hosted_deliveries_quota: ZeroOrMore = 0  # deliveries per calendar month (UTC)
+    # Origins whose pages may POST a one-time upload URL (CORS); "*": any page.
+    upload_cors_origins: CommaList = ("*",)
+    # Origins whose pages may call the token-protected API (CORS); none: no page may.
+    api_cors_origins: CommaList = ()
 
     # Signed /cdn-cgi/image/ URLs. With keys, a request needs ?exp=<unix time>&sig=<hex
     # HMAC-SHA256 of the path and ?exp=...> made with one of them (the first signs, all are

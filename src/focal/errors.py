@@ -31,6 +31,8 @@ class ErrorKind(Enum):
     TOO_MANY_REDIRECTS = (9421, 400)
     QUOTA_EXCEEDED = (9422, 429)
     BAD_REQUEST = (9424, 400)
+    UNSUPPORTED_BODY = (9424, 415)  # a request body of a media type the route does not read
+    FLEXIBLE_VARIANTS_OFF = (9429, 403)
     NOT_AUTHENTICATED = (9425, 401)
     ACCESS_DENIED = (9425, 403)
     ORIGIN_DOWN = (9504, 502)

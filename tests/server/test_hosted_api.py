@@ -153,17 +153,19 @@ def test_named_variants_and_delivery(server: RunningServer) -> None:
 def test_flexible_variants_only_when_switched_on(start_server: Start) -> None:
     off = start_server(api_tokens=(TOKEN,), detector_warm_start=False)
     on = start_server(api_tokens=(TOKEN,), detector_warm_start=False, flexible_variants=True)
+    private: dict[int, str] = {}
     for server in (off, on):
         with server.client() as client:
             ok(upload(client, read_photo("multi_face"), id="group"))
-            ok(upload(client, read_photo("multi_face"), id="private", requireSignedURLs="true"))
+            signed = ok(upload(client, read_photo("multi_face"), requireSignedURLs="true"))
+            private[id(server)] = signed["id"]
     with off.client() as client:
         assert client.get("/images/group/w=100").status_code == 403
     with on.client() as client:
         flexible = client.get("/images/group/w=100,h=100,fit=cover,gravity=face")
         assert flexible.status_code == 200 and size_of(flexible) == (100, 100)
         assert flexible.headers["focal-gravity"].startswith("face; faces=5")
-        assert client.get("/images/private/w=100").status_code == 403
+        assert client.get(f"/images/{private[id(on)]}/w=100").status_code == 403
 
 
 def _signed(path: str, key: str, expires: int) -> str:
@@ -173,10 +175,10 @@ def _signed(path: str, key: str, expires: int) -> str:
 
 def test_signed_urls(server: RunningServer) -> None:
     with server.client() as client:
-        ok(upload(client, read_photo("single_face"), id="secret", requireSignedURLs="true"))
+        secret = ok(upload(client, read_photo("single_face"), requireSignedURLs="true"))["id"]
         keys = ok(client.get("/images/v1/keys", headers=AUTH))["keys"]
         key = keys[0]["value"]  # newest first
-        path = "/images/secret/public"
+        path = f"/images/{secret}/public"
         later = int(time.time()) + 600
         assert "signature" in client.get(path).text
         assert client.get(path).status_code == 403
@@ -197,7 +199,7 @@ def test_signed_urls(server: RunningServer) -> None:
         # A variant marked always public needs no signature.
         public = {"id": "open", "options": {"width": 40}, "neverRequireSignedURLs": True}
         ok(client.post("/images/v1/variants", headers=AUTH, json=public))
-        assert client.get("/images/secret/open").status_code == 200
+        assert client.get(f"/images/{secret}/open").status_code == 200
 
 
 def test_direct_creator_upload(server: RunningServer) -> None:

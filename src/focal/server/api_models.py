@@ -104,10 +104,15 @@ class DirectUploadURL(Answer):
 
 
 class VariantOptionsShown(Answer):
+    """fit and metadata always; then every option the variant sets, by its URL name."""
+
+    model_config = ConfigDict(extra="allow")
+
     fit: str
     metadata: str
-    width: int | None = None
+    width: int | str | None = None
     height: int | None = None
+    browser_ttl: int | None = Field(None, description="seconds; absent: FOCAL_BROWSER_TTL")
 
 
 class Variant(Answer):
@@ -142,13 +147,28 @@ class StrictBody(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid")
 
 
+# A value of a URL option in JSON: checked by focal.options, as in a URL.
+OptionValue = str | int | float | bool | dict[str, Any] | list[Any] | None
+
+
 class VariantOptions(StrictBody):
-    """The shape and types only: the values are checked by focal.options, as in a URL."""
+    """Any URL option (format, gravity, quality, trim, ...; names or aliases, `_` or `-`),
+    and `browser_ttl`. The shape only: the values are checked by focal.options, as in a
+    URL, and an unknown option is refused with its name."""
+
+    model_config = ConfigDict(strict=True, extra="allow")
 
     fit: str = "scale-down"
     metadata: str = "none"
     width: int | None = None
     height: int | None = None
+    browser_ttl: int | None = Field(
+        default=None,
+        description="seconds a browser may keep the variant; absent: FOCAL_BROWSER_TTL",
+    )
+    format: str | None = Field(default=None, description="absent: negotiated from Accept (auto)")
+    gravity: OptionValue = None
+    quality: int | str | None = None
 
 
 class VariantBody(StrictBody):
@@ -157,6 +177,28 @@ class VariantBody(StrictBody):
     id: str | None = None
     options: VariantOptions = VariantOptions()
     neverRequireSignedURLs: bool = False
+
+
+class HostedConfig(Answer):
+    flexible_variants: bool = Field(description="any option string in place of a variant name")
+
+
+class HostedConfigChanges(StrictBody):
+    """The settings to change; those absent stay as they are."""
+
+    flexible_variants: bool | None = None
+
+
+class DirectUploadJson(StrictBody):
+    """A direct upload's draft, as JSON (the form's fields, metadata as an object)."""
+
+    id: str | None = Field(default=None, description="the image's id; made when absent")
+    metadata: dict[str, Any] | None = None
+    requireSignedURLs: bool | None = None
+    expiry: int | str | None = Field(
+        default=None,
+        description="seconds, or an RFC 3339 date-time; 2 minutes to 6 hours ahead",
+    )
 
 
 class ImageChanges(StrictBody):
@@ -180,7 +222,11 @@ class DirectUploadForm(BaseModel):
     id: str | None = Field(None, description="the image's id; made when absent")
     metadata: str | None = Field(None, description="a JSON object, as text")
     requireSignedURLs: bool | None = None
-    expiry: int | None = Field(None, description="seconds the upload URL stays valid")
+    expiry: int | str | None = Field(
+        None,
+        description="seconds the upload URL stays valid, or an RFC 3339 date-time; "
+        "2 minutes to 6 hours ahead",
+    )
 
 
 class DirectUploadFile(BaseModel):
@@ -211,6 +257,14 @@ class UsageWindow(Answer):
     quota: int | None
 
 
+class HostedUsage(Answer):
+    images_stored: int
+    images_quota: int | None
+    month: str = Field(description="YYYY-MM, UTC")
+    deliveries_this_month: int
+    deliveries_quota: int | None
+
+
 class UsageReport(Answer):
     first: str = Field(alias="from", description="YYYY-MM-DD, UTC")
     last: str = Field(alias="to", description="YYYY-MM-DD, UTC, included")
@@ -218,6 +272,7 @@ class UsageReport(Answer):
     days: list[UsageDay]
     total: UsageTotal
     window: UsageWindow
+    hosted: HostedUsage
 
 
 # --- the Images API ----------------------------------------------------------------------
@@ -259,6 +314,8 @@ class InfoForm(BaseModel):
 
 REQUEST_MODELS: tuple[type[BaseModel], ...] = (
     VariantBody,
+    HostedConfigChanges,
+    DirectUploadJson,
     ImageChanges,
     UploadForm,
     DirectUploadForm,

@@ -22,6 +22,7 @@ from focal.errors import ErrorKind, FocalError
 from focal.server.access_log import AccessLog
 from focal.server.api_models import DELIVERY_RESPONSES, ORIGINAL_RESPONSE, TEXT_ERRORS
 from focal.server.body_limit import BodyLimit, RouteBodyLimits
+from focal.server.cors import PathScopedCORS
 from focal.server.hosted_api import ENVELOPED_PATHS, error_envelope
 from focal.server.hosted_api import router as hosted_api
 from focal.server.images_api import router as images_api
@@ -111,6 +112,8 @@ def create_app(settings: Settings | None = None, clock: Clock = now_micros) -> F
     app.add_middleware(
         BodyLimit, limits=RouteBodyLimits.from_settings(settings), refuse=error_for
     )
+    # Outside the body limit: a refusal still carries the CORS headers a page needs to read it.
+    app.add_middleware(PathScopedCORS, **PathScopedCORS.options(settings))
     app.add_middleware(RequestMetrics, registry=registry)  # outside: refusals are counted
     # Outermost: the request id is on every line and response, the access line times it all.
     app.add_middleware(AccessLog, enabled=settings.access_log)

@@ -23,9 +23,12 @@ from focal.server.api_models import (
     ORIGINAL_RESPONSE,
     DirectUploadFile,
     DirectUploadForm,
+    DirectUploadJson,
     DirectUploadURL,
     Empty,
     Envelope,
+    HostedConfig,
+    HostedConfigChanges,
     HostedImage,
     ImageChanges,
     ImageList,
@@ -43,7 +46,12 @@ from focal.server.auth import AUTHORIZED
 from focal.server.openapi import get_and_head
 from focal.server.responses import delivery_response
 from focal.server.state import parts_of
-from focal.service.hosted import HostedImages, checked_variant_options, describe
+from focal.service.hosted import (
+    HostedImages,
+    describe,
+    shown_variant_options,
+    variant_record,
+)
 
 # The API: the token is checked before the handler runs; answers and refusals enveloped.
 api = APIRouter(dependencies=AUTHORIZED, responses=ENVELOPE_ERRORS)
@@ -144,9 +152,7 @@ async def _file(form: FormData, limit: int) -> tuple[bytes, str | None] | None:
 # --- images ------------------------------------------------------------------------------
 
 
-@api.post(
-    "/images/v1", response_model=Envelope[HostedImage], openapi_extra=form_body(UploadForm)
-)
+@api.post("/images/v1", response_model=Envelope[HostedImage], openapi_extra=form_body(UploadForm))
 async def upload(request: Request) -> Response:
     """Upload an original: a `file` part, or a `url` to fetch it from."""
     hosted = _hosted(request)
@@ -207,27 +213,62 @@ async def stats(request: Request) -> Response:
     return envelope({"count": {"current": count}, "bytes": {"current": size}})
 
 
+def _direct_upload_body() -> dict[str, Any]:
+    """OpenAPI: the draft as a form (multipart or urlencoded) or as JSON."""
+    extra = form_body(DirectUploadForm, required=False, urlencoded=True)
+    extra["requestBody"]["content"].update(json_body(DirectUploadJson)["requestBody"]["content"])
+    return extra
+
+
+FORM_TYPES = ("multipart/form-data", "application/x-www-form-urlencoded")
+
+
+def _media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+async def _direct_upload_fields(request: Request) -> DirectUploadJson:
+    """The draft's fields from a form, from JSON, or none (an empty body): any other body
+    is refused rather than ignored."""
+    media_type = _media_type(request)
+    if media_type == "application/json" or media_type.endswith("+json"):
+        fields = validated(DirectUploadJson, await _json(request), "the body")
+        if fields.metadata is not None:
+            _checked_metadata(fields.metadata)
+        return fields
+    if media_type in FORM_TYPES:
+        form = await _form(request)
+        expiry = form.get("expiry")
+        image_id = form.get("id")
+        return DirectUploadJson(
+            id=str(image_id) if image_id else None,
+            metadata=_metadata(form.get("metadata")),
+            requireSignedURLs=_flag(form.get("requireSignedURLs"), "requireSignedURLs"),
+            expiry=str(expiry) if expiry else None,
+        )
+    if media_type == "" and not await request.body():
+        return DirectUploadJson()
+    raise FocalError(
+        ErrorKind.UNSUPPORTED_BODY,
+        f"a body of type {media_type or 'unknown'!r} is not read here: send JSON "
+        "(application/json) or a form (multipart/form-data or "
+        "application/x-www-form-urlencoded)",
+    )
+
+
 @api.post(
     "/images/v2/direct_upload",
     response_model=Envelope[DirectUploadURL],
-    openapi_extra=form_body(DirectUploadForm, required=False, urlencoded=True),
+    openapi_extra=_direct_upload_body(),
 )
 async def create_direct_upload(request: Request) -> Response:
     """A one-time upload URL for a browser; the image is a draft until it is used."""
-    form = await _form(request)
-    expiry = form.get("expiry")
-    expires_in = None
-    if expiry:
-        try:
-            expires_in = int(str(expiry))
-        except ValueError:
-            raise FocalError(ErrorKind.BAD_REQUEST, "expiry is a number of seconds") from None
-    image_id = form.get("id")
+    fields = await _direct_upload_fields(request)
     record, url = await _hosted(request).create_direct_upload(
-        image_id=str(image_id) if image_id else None,
-        metadata=_metadata(form.get("metadata")),
-        require_signed_urls=_flag(form.get("requireSignedURLs"), "requireSignedURLs"),
-        expires_in=expires_in,
+        image_id=fields.id or None,
+        metadata=fields.metadata or {},
+        require_signed_urls=bool(fields.requireSignedURLs),
+        expiry=fields.expiry,
         base_url=_base_url(request),
     )
     return envelope({"id": record.id, "uploadURL": url})
@@ -262,14 +303,9 @@ async def direct_upload(request: Request, image_id: str) -> Response:
 
 
 def _variant_json(variant: VariantRecord) -> dict[str, Any]:
-    options: dict[str, Any] = {"fit": variant.fit, "metadata": variant.metadata}
-    if variant.width:
-        options["width"] = variant.width
-    if variant.height:
-        options["height"] = variant.height
     return {
         "id": variant.name,
-        "options": options,
+        "options": shown_variant_options(variant),
         "neverRequireSignedURLs": variant.never_require_signed_urls,
     }
 
@@ -281,16 +317,7 @@ def _variant_from(body: Any, name: str | None) -> VariantRecord:
         raise FocalError(
             ErrorKind.BAD_REQUEST, "a variant needs an id: letters, digits, '-' or '_'"
         )
-    options = checked_variant_options(variant.options.model_dump())
-    assert not isinstance(options.width, str)  # a JSON number: never width=auto
-    return VariantRecord(
-        name=name,
-        fit=options.fit.value,
-        width=options.width,
-        height=options.height,
-        metadata=options.metadata,
-        never_require_signed_urls=variant.neverRequireSignedURLs,
-    )
+    return variant_record(name, variant.options.model_dump(), variant.neverRequireSignedURLs)
 
 
 async def _json(request: Request) -> Any:
@@ -340,6 +367,25 @@ async def delete_variant(request: Request, name: str) -> Response:
     if not await asyncio.to_thread(_catalog(request).delete_variant, name):
         raise FocalError(ErrorKind.NOT_FOUND, f"no variant named {name!r}")
     return envelope({})
+
+
+# --- settings ----------------------------------------------------------------------------
+
+
+@api.get("/images/v1/config", response_model=Envelope[HostedConfig])
+async def get_config(request: Request) -> Response:
+    return envelope(await _hosted(request).config())
+
+
+@api.patch(
+    "/images/v1/config",
+    response_model=Envelope[HostedConfig],
+    openapi_extra=json_body(HostedConfigChanges),
+)
+async def change_config(request: Request) -> Response:
+    """Change the hosted API's settings; the catalog keeps them for every server."""
+    changes = validated(HostedConfigChanges, await _json(request), "the body")
+    return envelope(await _hosted(request).change_config(changes.model_dump()))
 
 
 # --- signing keys ------------------------------------------------------------------------

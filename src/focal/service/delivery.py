@@ -157,8 +157,13 @@ class DeliveryService:
         resolved: Source,
         headers: Mapping[str, str],
         cache_control: str | None = None,
+        *,
+        metered: bool = True,
     ) -> Delivery:
         """A variant of a source already found.
+
+        `metered=False`: not counted as a transformation, nor refused by its quota (hosted
+        images are billed as stored and delivered instead).
 
         Only bytes in memory and the transformation take a place in `self.jobs`: cache hits
         and requests waiting for another's transformation of their variant hold none (unless
@@ -176,18 +181,20 @@ class DeliveryService:
             return Delivery(304, {**common, "ETag": _etag(identity)})
         key = result_key(identity)
         # format=json describes and makes nothing: free, like the SDK's info.
-        metered = None
-        if options.format != "json":
-            metered = transformation_key(resolved.name, canonical_options)
+        metered_key = None
+        if metered and options.format != "json":
+            metered_key = transformation_key(resolved.name, canonical_options)
         cached = await self._cached(key)
         if cached is not None:
-            if metered is not None:  # a new window counts it again, quota or not
-                await self.meter.count(metered, enforce_quota=False)
+            if metered_key is not None:  # a new window counts it again, quota or not
+                await self.meter.count(metered_key, enforce_quota=False)
             headers = {**common, **cached.headers, "ETag": _etag(identity)}
             note(gravity=cached.headers.get("Focal-Gravity"))
             return Delivery(200, {**headers, "Content-Type": cached.content_type}, cached.body)
         note(cache="coalesced" if key in self._making else "miss")
-        make = functools.partial(self._make, key, identity, options, hints, resolved, metered)
+        make = functools.partial(
+            self._make, key, identity, options, hints, resolved, metered_key
+        )
         try:
             made = await self._making.run(key, make)
         except FocalError as error:

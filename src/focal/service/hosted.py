@@ -22,7 +22,13 @@ from focal.catalog import (
 )
 from focal.config import Settings
 from focal.errors import ErrorKind, FocalError, OptionError
-from focal.options import Options, options_from_mapping, parse_options
+from focal.options import (
+    Options,
+    canonical,
+    canonical_items,
+    options_from_mapping,
+    parse_options,
+)
 from focal.pipeline import SourceInfo, check_decodes
 from focal.service.delivery import Delivery, DeliveryService
 from focal.service.hints import ClientHints
@@ -59,32 +65,107 @@ def stored_key(record: ImageRecord) -> str | None:
     return None
 
 
-VARIANT_OPTIONS = ("fit", "width", "height", "metadata")  # what a named variant may set
+BROWSER_TTL_KEYS = ("browser_ttl", "browser-ttl")  # a variant's own: no URL option
+MAX_BROWSER_TTL = 31_536_000  # seconds: a year
+
+
+def _bad_variant(what: str, key: str, message: str) -> FocalError:
+    return FocalError(ErrorKind.BAD_REQUEST, f"{what} has a bad 'options.{key}': {message}")
 
 
 def checked_variant_options(values: Mapping[str, Any], what: str = "the variant") -> Options:
-    """A named variant's option values, checked one by one by the URL form's parser, so a
-    variant is valid exactly when its options would be in a URL; a problem names its field."""
-    for key in VARIANT_OPTIONS:
+    """A named variant's options: any URL option (names or aliases, `_` or `-`), parsed by
+    the URL form's parser, so a variant is valid exactly when its options would be in a URL.
+    Each is first parsed alone, so a problem names its field; `browser_ttl` is left out
+    (see `checked_browser_ttl`)."""
+    given = {key: value for key, value in values.items() if key not in BROWSER_TTL_KEYS}
+    for key, value in given.items():
         try:
-            options_from_mapping({key: values.get(key)})
+            options_from_mapping({key: value})
         except OptionError as error:
-            raise FocalError(
-                ErrorKind.BAD_REQUEST, f"{what} has a bad 'options.{key}': {error.message}"
-            ) from None
-    return options_from_mapping({key: values.get(key) for key in VARIANT_OPTIONS})
+            raise _bad_variant(what, key, error.message) from None
+    try:
+        return options_from_mapping(given)
+    except OptionError as error:  # fields that conflict, e.g. `width` and `w`
+        raise FocalError(
+            ErrorKind.BAD_REQUEST, f"{what} has bad options: {error.message}"
+        ) from None
+
+
+def checked_browser_ttl(values: Mapping[str, Any], what: str = "the variant") -> int | None:
+    """The seconds a browser may keep this variant, if the variant says."""
+    given = [(key, values[key]) for key in BROWSER_TTL_KEYS if values.get(key) is not None]
+    if not given:
+        return None
+    key, value = given[0]
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_BROWSER_TTL:
+        raise _bad_variant(what, key, f"a number of seconds from 0 to {MAX_BROWSER_TTL:,}")
+    return value
+
+
+def variant_record(
+    name: str, values: Mapping[str, Any], never_require_signed_urls: bool
+) -> VariantRecord:
+    """A variant as the catalog keeps it: its options as their canonical option string."""
+    return VariantRecord(
+        name=name,
+        options=canonical(checked_variant_options(values)),
+        never_require_signed_urls=never_require_signed_urls,
+        browser_ttl=checked_browser_ttl(values),
+    )
 
 
 def variant_options(variant: VariantRecord) -> Options:
     """The options a named variant stands for."""
-    return checked_variant_options(
-        {
-            "fit": variant.fit,
-            "width": variant.width,
-            "height": variant.height,
-            "metadata": variant.metadata,
-        }
-    )
+    return parse_options(variant.options) if variant.options else options_from_mapping({})
+
+
+def _shown_value(text: str) -> int | float | str:
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
+def shown_variant_options(variant: VariantRecord) -> dict[str, Any]:
+    """A variant's options as the API shows them: fit and metadata always, then every
+    option it sets, by its URL name."""
+    options = variant_options(variant)
+    shown: dict[str, Any] = {"fit": options.fit.value, "metadata": options.metadata}
+    shown.update((name, _shown_value(text)) for name, text in canonical_items(options))
+    if variant.browser_ttl is not None:
+        shown["browser_ttl"] = variant.browser_ttl
+    return shown
+
+
+def hosted_format(options: Options) -> Options:
+    """Hosted delivery negotiates the format as the hosted product does (`format=auto`),
+    unless the variant or option string pins one."""
+    return options if options.format is not None else replace(options, format="auto")
+
+
+def expiry_seconds(expiry: int | str | None, now: datetime) -> int | None:
+    """A direct upload's `expiry`: seconds, or an RFC 3339 date-time (the product's form)."""
+    if expiry is None or expiry == "":
+        return None
+    if isinstance(expiry, int) and not isinstance(expiry, bool):
+        return expiry
+    text = str(expiry).strip()
+    if text.isdigit():
+        return int(text)
+    try:
+        moment = datetime.fromisoformat(text.replace("z", "Z"))
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise FocalError(
+            ErrorKind.BAD_REQUEST,
+            f"expiry {text!r}: give seconds, or an RFC 3339 date-time with its offset, "
+            "e.g. 2026-12-01T12:00:00Z",
+        )
+    return int((moment - now).total_seconds())
 
 
 def _now() -> datetime:
@@ -170,8 +251,9 @@ class HostedImages:
         require_signed_urls: bool,
     ) -> ImageRecord:
         """Store an original byte for byte and describe it; all of it or nothing."""
+        image_id = self._new_id(image_id, require_signed_urls)
+        await self._check_room()
         info = await asyncio.to_thread(self._checked, data)
-        image_id = validate_image_id(image_id) if image_id else new_image_id()
         content_hash = hashlib.sha256(data).hexdigest()
         key = blob_key(image_id, content_hash)
         owner = this_process()
@@ -185,6 +267,26 @@ class HostedImages:
         )
         await asyncio.to_thread(self._reserve, reservation)
         return await self._store(image_id, data, info, filename, content_hash, owner=owner)
+
+    @staticmethod
+    def _new_id(image_id: str | None, require_signed_urls: bool) -> str:
+        """The id an upload asks for, or a new one. As the hosted product, a custom id is a
+        public path: it can't be private (signed URLs only)."""
+        if not image_id:
+            return new_image_id()
+        if require_signed_urls:
+            raise FocalError(
+                ErrorKind.BAD_REQUEST,
+                "an image with a custom id can't require signed URLs: leave out the id "
+                "(a random one is made) or requireSignedURLs",
+            )
+        return validate_image_id(image_id)
+
+    async def _check_room(self) -> None:
+        """Refuse a new image when the hosted images stored fill their quota."""
+        if self.meter.hosted_quotas.images > 0:
+            stored, _ = await asyncio.to_thread(self.catalog.stats)
+            self.meter.check_storage(stored)
 
     def _reserve(self, reservation: ImageRecord) -> ImageRecord:
         """Add the draft; in the place of an abandoned one if that is what holds the id."""
@@ -294,19 +396,26 @@ class HostedImages:
         image_id: str | None,
         metadata: dict[str, Any],
         require_signed_urls: bool,
-        expires_in: int | None,
+        expiry: int | str | None,
         base_url: str,
     ) -> tuple[ImageRecord, str]:
-        """A draft and a one-time URL that uploads its original without a token."""
-        seconds = DIRECT_UPLOAD_DEFAULT if expires_in is None else expires_in
+        """A draft and a one-time URL that uploads its original without a token.
+
+        `expiry`: seconds from now, or an RFC 3339 date-time; 2 minutes to 6 hours ahead.
+        """
+        now = _now()
+        given = expiry_seconds(expiry, now)
+        seconds = DIRECT_UPLOAD_DEFAULT if given is None else given
         low, high = DIRECT_UPLOAD_RANGE
         if not low <= seconds <= high:
             raise FocalError(
                 ErrorKind.BAD_REQUEST,
-                f"expiry must be between {low} seconds and {high} seconds (6 hours)",
+                f"expiry must be between {low} seconds (2 minutes) and {high} seconds "
+                "(6 hours) from now",
             )
-        image_id = validate_image_id(image_id) if image_id else new_image_id()
-        expires = _now() + timedelta(seconds=seconds)
+        image_id = self._new_id(image_id, require_signed_urls)
+        await self._check_room()
+        expires = now + timedelta(seconds=seconds)
         draft = draft_record(image_id, metadata, require_signed_urls, expires)
         record = await asyncio.to_thread(self._reserve, draft)
         path = f"/upload/{image_id}"
@@ -324,6 +433,7 @@ class HostedImages:
             raise FocalError(
                 ErrorKind.NOT_FOUND, "this upload URL was used already or never existed"
             )
+        await self._check_room()
         info = await asyncio.to_thread(self._checked, data)
         content_hash = hashlib.sha256(data).hexdigest()
         # Known before it is written, so the sweep of this draft finds it after a crash.
@@ -378,19 +488,37 @@ class HostedImages:
         if not signature_matches((secret for _, secret in keys), path, expires, sig):
             raise FocalError(ErrorKind.ACCESS_DENIED, f"the signature of this {what} is wrong")
 
-    async def _options(self, record: ImageRecord, name: str) -> tuple[Options, bool]:
-        """Options of a variant name or a flexible option string; and if signing applies."""
+    # --- settings of the hosted API (PATCH /images/v1/config) -----------------------------
+
+    async def config(self) -> dict[str, Any]:
+        """The hosted API's settings: the catalog's where changed, else the server's."""
+        changed = await asyncio.to_thread(self.catalog.hosted_settings)
+        return {
+            "flexible_variants": bool(
+                changed.get("flexible_variants", self.settings.flexible_variants)
+            )
+        }
+
+    async def change_config(self, changes: Mapping[str, Any]) -> dict[str, Any]:
+        given = {name: value for name, value in changes.items() if value is not None}
+        if given:
+            await asyncio.to_thread(self.catalog.change_hosted_settings, given)
+        return await self.config()
+
+    async def _options(self, record: ImageRecord, name: str) -> tuple[Options, bool, int | None]:
+        """Options of a variant name or a flexible option string; if signing applies; and
+        the variant's browser TTL, if it has one."""
         variant = await asyncio.to_thread(self.catalog.get_variant, name)
         if variant is not None:
             signed = record.require_signed_urls and not variant.never_require_signed_urls
-            return variant_options(variant), signed
+            return variant_options(variant), signed, variant.browser_ttl
         if "=" not in name:
             raise FocalError(ErrorKind.NOT_FOUND, f"no variant named {name!r}")
-        if not self.settings.flexible_variants:
+        if not (await self.config())["flexible_variants"]:
             raise FocalError(
-                ErrorKind.ACCESS_DENIED,
-                "flexible variants are off: use a named variant, or set "
-                "FOCAL_FLEXIBLE_VARIANTS=true",
+                ErrorKind.FLEXIBLE_VARIANTS_OFF,
+                "flexible variants are off: use a named variant, or switch them on with "
+                'PATCH /images/v1/config {"flexible_variants": true}',
             )
         if record.require_signed_urls:
             raise FocalError(
@@ -398,7 +526,7 @@ class HostedImages:
                 "flexible variants are not allowed for images that require signed URLs: "
                 "use a named variant",
             )
-        return parse_options(name), False
+        return parse_options(name), False, None
 
     async def deliver(
         self,
@@ -410,15 +538,18 @@ class HostedImages:
     ) -> Delivery:
         record = await self.get(image_id)
         source = self._source(record)  # a draft has no original to deliver
-        options, signed = await self._options(record, variant)
+        options, signed, browser_ttl = await self._options(record, variant)
         if signed:
             await self.verify_signature(path, query, what="image")
+        await self.meter.check_delivery()
         hints = ClientHints.from_headers(headers)
-        ttl = self.settings.browser_ttl
+        ttl = self.settings.browser_ttl if browser_ttl is None else browser_ttl
         visibility = "private" if record.require_signed_urls else "public"
         cache_control = f"{visibility}, max-age={ttl}, stale-while-revalidate=7200"
+        # Billed as a delivery, never as a transformation: the transformation quota never
+        # refuses a hosted image.
         delivered = await self.delivery.deliver_resolved(
-            options, hints, source, headers, cache_control
+            hosted_format(options), hints, source, headers, cache_control, metered=False
         )
         self.meter.note_delivery()
         return delivered
@@ -443,4 +574,13 @@ def describe(record: ImageRecord, variant_urls: list[str]) -> dict[str, Any]:
     return described
 
 
-__all__ = ["HostedImages", "checked_variant_options", "describe", "variant_options"]
+__all__ = [
+    "HostedImages",
+    "checked_browser_ttl",
+    "checked_variant_options",
+    "describe",
+    "expiry_seconds",
+    "shown_variant_options",
+    "variant_options",
+    "variant_record",
+]

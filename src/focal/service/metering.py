@@ -1,4 +1,7 @@
-"""Metering: unique transformations per rolling 30 days, hosted deliveries, and the quota.
+"""Metering: unique transformations per rolling 30 days, hosted deliveries, and the quotas.
+
+Hosted images are billed as the hosted product bills them: images stored and images
+delivered, never as transformations; their optional quotas are `HostedQuotas`.
 
 A transformation's key is (source, canonical options): two spellings of one variant are one
 key, and `format=auto` is one key whatever format each browser gets. The catalog counts a
@@ -15,6 +18,7 @@ import logging
 import threading
 from collections import Counter
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -22,7 +26,8 @@ from cachetools import LRUCache
 
 from focal.catalog import Metric, QuotaReached, UsageStore
 from focal.catalog.times import from_micros, now_micros
-from focal.catalog.usage import WINDOW_DAYS, WINDOW_MICROS, day_number
+from focal.catalog.usage import WINDOW_DAYS, WINDOW_MICROS, date_number, day_number
+from focal.config import Settings
 from focal.errors import ErrorKind, FocalError
 
 log = logging.getLogger(__name__)
@@ -44,10 +49,40 @@ def _quota_error(reached: QuotaReached) -> FocalError:
     )
 
 
+@dataclass(frozen=True)
+class HostedQuotas:
+    """Hosted images stored at once, and hosted deliveries per calendar month (UTC); 0: none."""
+
+    images: int = 0
+    deliveries_per_month: int = 0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> HostedQuotas:
+        return cls(settings.hosted_images_quota, settings.hosted_deliveries_quota)
+
+
+def _hosted_quota_error(what: str, quota: int, setting: str, advice: str) -> FocalError:
+    return FocalError(
+        ErrorKind.QUOTA_EXCEEDED,
+        f"the quota of {quota:,} {what} is used up: {advice} (or raise {setting})",
+    )
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
 class Meter:
-    def __init__(self, usage: UsageStore, quota: int = 0, clock: Clock = now_micros) -> None:
+    def __init__(
+        self,
+        usage: UsageStore,
+        quota: int = 0,
+        clock: Clock = now_micros,
+        hosted_quotas: HostedQuotas = HostedQuotas(),
+    ) -> None:
         self.usage = usage
         self.quota = quota  # 0: none
+        self.hosted_quotas = hosted_quotas
         self.clock = clock
         self._counted: LRUCache[str, int] = LRUCache(MEMO_SIZE)  # key -> start of its window
         self._deliveries: Counter[int] = Counter()  # by day, not yet in the catalog
@@ -104,6 +139,41 @@ class Meter:
         with self._lock:
             self._deliveries[day] += 1
 
+    def deliveries_this_month(self) -> int:
+        """Hosted deliveries since the first of this month (UTC), this server's unflushed
+        ones included (synchronous). Read before the catalog, so a flush in between counts
+        twice rather than not at all: a quota refuses early, never late."""
+        today = from_micros(self.clock()).date()
+        first = month_start(today)
+        with self._lock:
+            pending = sum(n for day, n in self._deliveries.items() if day >= date_number(first))
+        return pending + self.usage.total(Metric.DELIVERIES, first, today)
+
+    async def check_delivery(self) -> None:
+        """Refuse a hosted delivery past the monthly quota of deliveries."""
+        quota = self.hosted_quotas.deliveries_per_month
+        if quota <= 0:
+            return
+        if await asyncio.to_thread(self.deliveries_this_month) >= quota:
+            self.refused += 1
+            raise _hosted_quota_error(
+                "hosted deliveries this month",
+                quota,
+                "FOCAL_HOSTED_DELIVERIES_QUOTA",
+                "images are delivered again from the first of next month (UTC)",
+            )
+
+    def check_storage(self, stored: int) -> None:
+        """Refuse a new hosted image when `stored` images already fill the quota."""
+        quota = self.hosted_quotas.images
+        if quota > 0 and stored >= quota:
+            raise _hosted_quota_error(
+                "hosted images stored",
+                quota,
+                "FOCAL_HOSTED_IMAGES_QUOTA",
+                "delete images to make room",
+            )
+
     def flush(self) -> None:
         """Add the deliveries noted so far to the catalog (synchronous)."""
         with self._lock:
@@ -132,6 +202,7 @@ class Meter:
             price_per_1000=price_per_1000,
             quota=self.quota,
             now=now,
+            hosted_quotas=self.hosted_quotas,
         )
 
     async def flush_every(self, seconds: float) -> None:
@@ -152,8 +223,10 @@ def usage_report(
     price_per_1000: float,
     quota: int,
     now: int,
+    hosted_quotas: HostedQuotas = HostedQuotas(),
 ) -> dict[str, Any]:
-    """Daily and total usage from `first` to `last` (UTC days, both included), with cost."""
+    """Daily and total usage from `first` to `last` (UTC days, both included), with cost;
+    and the hosted images' quotas, as they stand now."""
     if last < first:
         raise FocalError(ErrorKind.BAD_REQUEST, f"'to' ({last}) is before 'from' ({first})")
     if (last - first).days > 3660:
@@ -189,6 +262,19 @@ def usage_report(
             "unique_transformations": usage.in_window(now),
             "quota": quota or None,
         },
+        "hosted": hosted_usage(usage, hosted_quotas, from_micros(now).date()),
+    }
+
+
+def hosted_usage(usage: UsageStore, quotas: HostedQuotas, today: date) -> dict[str, Any]:
+    """Images stored now and deliveries this month (UTC), each with its quota (None: none)."""
+    first = month_start(today)
+    return {
+        "images_stored": usage.daily(today, today)[-1].images_stored,
+        "images_quota": quotas.images or None,
+        "month": first.strftime("%Y-%m"),
+        "deliveries_this_month": usage.total(Metric.DELIVERIES, first, today),
+        "deliveries_quota": quotas.deliveries_per_month or None,
     }
 
 

@@ -25,7 +25,7 @@ from focal.service.delivery import DeliveryService
 from focal.service.faces import FaceLocator, detector_identity
 from focal.service.hosted import HostedImages
 from focal.service.jobs import ImageJobs
-from focal.service.metering import Clock, Meter
+from focal.service.metering import Clock, HostedQuotas, Meter
 from focal.service.result_cache import ResultCache
 from focal.service.shared_results import SharedResults, open_shared_results
 from focal.service.sources import Sources
@@ -124,7 +124,12 @@ def build_parts(settings: Settings, clock: Clock = now_micros) -> Parts:
         FaceBoxStore(catalog, detector_identity(settings.detect_max_side)),
         settings.face_cache_size,
     )
-    meter = Meter(UsageStore(catalog), settings.transformation_quota, clock)
+    meter = Meter(
+        UsageStore(catalog),
+        settings.transformation_quota,
+        clock,
+        hosted_quotas=HostedQuotas.from_settings(settings),
+    )
     results = result_cache(settings)
     shared = open_shared_results(settings.shared_results_url, settings.data_dir)
     delivery = DeliveryService(
