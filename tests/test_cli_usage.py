@@ -72,3 +72,31 @@ def test_bad_dates_are_explained(tmp_path: Path) -> None:
     code, _, err = focal(tmp_path, "--from", "2026-02-02", "--to", "2026-02-01")
     assert code == 2
     assert "before" in err
+
+
+def test_hosted_images_are_reported_with_their_quotas(tmp_path: Path) -> None:
+    record_usage(tmp_path)
+    month = datetime.now(UTC).strftime("%Y-%m")
+    runner_env = {"FOCAL_HOSTED_DELIVERIES_QUOTA": "1000"}
+    result = runner.invoke(
+        app,
+        ["usage"],
+        env={
+            "FOCAL_DATA_DIR": str(tmp_path),
+            "FOCAL_CATALOG_URL": None,
+            "FOCAL_CONFIG": None,
+            "COLUMNS": "200",
+            **runner_env,
+        },
+    )
+    assert result.exit_code == 0
+    assert f"hosted images: 0 stored; 5 delivered in {month} of a quota of 1,000" in result.stdout
+    code, out, _ = focal(tmp_path, "--json")
+    hosted = json.loads(out)["hosted"]
+    assert hosted == {
+        "images_stored": 0,
+        "images_quota": None,
+        "month": month,
+        "deliveries_this_month": 5,
+        "deliveries_quota": None,
+    }

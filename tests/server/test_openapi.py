@@ -231,6 +231,13 @@ def test_real_answers_hold_to_the_published_schema(
     check(client.delete(f"{variants}/thumb", headers=AUTH), named)
     check(client.delete(f"{variants}/thumb", headers=AUTH), named)
 
+    # The hosted API's settings.
+    config = "/images/v1/config"
+    check(client.get(config, headers=AUTH), config)
+    check(client.get(config), config)
+    check(client.patch(config, headers=AUTH, json={"flexible_variants": True}), config)
+    check(client.patch(config, headers=AUTH, json={"flexible_variants": "yes"}), config)
+
     # Direct uploads: a draft, then its one-time URL.
     direct = check(
         client.post("/images/v2/direct_upload", headers=AUTH, data={"expiry": "600"}),
@@ -238,6 +245,15 @@ def test_real_answers_hold_to_the_published_schema(
     ).json()["result"]
     check(
         client.post("/images/v2/direct_upload", headers=AUTH, data={"expiry": "soon"}),
+        "/images/v2/direct_upload",
+    )
+    check(
+        client.post("/images/v2/direct_upload", headers=AUTH, json={"expiry": 600}),
+        "/images/v2/direct_upload",
+    )
+    text_body = {**AUTH, "Content-Type": "text/plain"}
+    check(
+        client.post("/images/v2/direct_upload", headers=text_body, content=b"expiry=600"),
         "/images/v2/direct_upload",
     )
     check(client.get(f"/images/v1/{direct['id']}", headers=AUTH), one)  # a draft
