@@ -153,19 +153,20 @@ def expiry_seconds(expiry: int | str | None, now: datetime) -> int | None:
     if isinstance(expiry, int) and not isinstance(expiry, bool):
         return expiry
     text = str(expiry).strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit():
         return int(text)
     try:
         moment = datetime.fromisoformat(text.replace("z", "Z"))
-    except ValueError:
-        moment = None
-    if moment is None or moment.tzinfo is None:
+        ahead = None if moment.tzinfo is None else (moment - now).total_seconds()
+    except (ValueError, OverflowError):  # not a date-time; or one at the calendar's ends
+        ahead = None
+    if ahead is None:
         raise FocalError(
             ErrorKind.BAD_REQUEST,
-            f"expiry {text!r}: give seconds, or an RFC 3339 date-time with its offset, "
+            f"expiry {text[:64]!r}: give seconds, or an RFC 3339 date-time with its offset, "
             "e.g. 2026-12-01T12:00:00Z",
         )
-    return int((moment - now).total_seconds())
+    return round(ahead)
 
 
 def _now() -> datetime:
