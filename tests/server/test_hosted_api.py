@@ -7,7 +7,6 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
@@ -20,38 +19,12 @@ from conftest import RunningServer, read_photo
 from focal.catalog.schema import images
 from focal.catalog.times import to_micros
 from focal.json_input import MAX_JSON_DEPTH
-
-TOKEN = "hosted-test-token"
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
-Start = Callable[..., RunningServer]
+from hosted_http import AUTH, TOKEN, Start, failed, ok, size_of, upload
 
 
 @pytest.fixture
 def server(start_server: Start) -> RunningServer:
     return start_server(api_tokens=(TOKEN,), detector_warm_start=False)
-
-
-def upload(client: httpx.Client, data: bytes, **fields: str) -> httpx.Response:
-    return client.post("/images/v1", headers=AUTH, files={"file": ("photo.jpg", data)}, data=fields)
-
-
-def ok(response: httpx.Response) -> dict:
-    body = response.json()
-    assert response.status_code == 200, body
-    assert body["success"] is True and body["errors"] == []
-    return body["result"]
-
-
-def failed(response: httpx.Response, status: int) -> str:
-    body = response.json()
-    assert response.status_code == status, body
-    assert body["success"] is False and body["result"] is None
-    return body["errors"][0]["message"]
-
-
-def size_of(response: httpx.Response) -> tuple[int, int]:
-    image = pyvips.Image.new_from_buffer(response.content, "")
-    return image.width, image.height
 
 
 def stats(client: httpx.Client) -> tuple[int, int]:

@@ -4,35 +4,20 @@ switched in the catalog, and custom ids that can't be private."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 
 import httpx
 import pytest
-import pyvips
 
 from conftest import RunningServer, read_photo
+from hosted_http import AUTH, TOKEN, Start, ok, size_of, upload
 
-TOKEN = "parity-test-token"
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
-Start = Callable[..., RunningServer]
 PAGE = "https://app.example"
 
 
 @pytest.fixture
 def server(start_server: Start) -> RunningServer:
     return start_server(api_tokens=(TOKEN,), detector_warm_start=False)
-
-
-def upload(client: httpx.Client, data: bytes, **fields: str) -> httpx.Response:
-    return client.post("/images/v1", headers=AUTH, files={"file": ("photo.jpg", data)}, data=fields)
-
-
-def ok(response: httpx.Response) -> dict:
-    body = response.json()
-    assert response.status_code == 200, body
-    assert body["success"] is True
-    return body["result"]
 
 
 def refused(response: httpx.Response, status: int, code: int) -> str:
@@ -44,11 +29,6 @@ def refused(response: httpx.Response, status: int, code: int) -> str:
 
 def media_type(response: httpx.Response) -> str:
     return response.headers["content-type"].split(";")[0]
-
-
-def size_of(response: httpx.Response) -> tuple[int, int]:
-    image = pyvips.Image.new_from_buffer(response.content, "")
-    return image.width, image.height
 
 
 # --- 1. format negotiation ---------------------------------------------------------------
