@@ -251,10 +251,11 @@ class DeliveryService:
                 await self.meter.check(metered)  # past the quota, refuse before any work
             data = await resolved.read()
             self.transformations += 1
-            source = await self.jobs.run(probe, data, self.limits)
-            lookup = None
+            source = lookup = None
             extra: dict[str, str] = {}
             if options.gravity.uses_faces:
+                # The limits first, from the header: detection decodes the original.
+                source = await self.jobs.run(probe, data, self.limits)
                 lookup = await self.faces.locate(data)
                 extra["Focal-Gravity"] = _describe_gravity(lookup)
             result = await self.jobs.run(
