@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 
 LOCK   := requirements.lock
 # The extras the lock covers: everything (`all`, spelled out) and the development tools.
-LOCKED_EXTRAS := server faces s3 postgres dev
+LOCKED_EXTRAS := server faces s3 postgres stream calls dev
 
 .PHONY: serve test fuzz lint bench model eval-faces clean lock
 

@@ -26,8 +26,9 @@ from focal.server import create_app
 from focal.service.metering import Clock
 from focal.service.parts import Parts
 
-# tests/postgres.py: a throwaway PostgreSQL cluster, and `database_url` on every backend.
-pytest_plugins = ["postgres"]
+# tests/postgres.py: a throwaway PostgreSQL cluster, and `database_url` on every backend;
+# tests/browser.py: headless Chromium (`browser`, `page`, `screenshot`).
+pytest_plugins = ["postgres", "browser"]
 
 PHOTOS = Path(__file__).parent / "data" / "faces" / "images"
 

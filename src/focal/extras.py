@@ -27,6 +27,8 @@ EXTRA_OF_MODULE = {
     "numpy": "faces",
     "obstore": "s3",
     "psycopg": "postgres",
+    "av": "stream",
+    "aiortc": "calls",
 }
 
 
