@@ -141,5 +141,5 @@ def test_every_extra_module_belongs_to_a_declared_extra() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     extras = project["optional-dependencies"]
     assert set(EXTRA_OF_MODULE.values()) <= set(extras)
-    assert extras["all"] == ["focal[server,faces,s3,postgres]"]
+    assert extras["all"] == ["focal[server,faces,s3,postgres,stream,calls]"]
     assert not any("fastapi" in requirement for requirement in project["dependencies"])
