@@ -12,13 +12,13 @@ from pathlib import Path
 import focal
 
 LAYERS = [
-    {"errors", "signing", "header_values", "request_context", "memory", "extras", "vips"},
+    {"errors", "signing", "header_values", "request_context", "memory", "extras", "vips", "web"},
     {"json_input", "options", "storage", "logs"},
     {"pipeline", "catalog"},
     {"faces", "config"},
     {"sdk"},
     {"sources"},
-    {"service"},
+    {"service", "stream", "calls"},
     {"server", "cli"},
     {"command"},
 ]
