@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import tomllib
 from pathlib import Path
@@ -20,6 +21,7 @@ from focal.config import (
     Origin,
     Settings,
     load_settings,
+    machine_cores,
     resolve_settings,
     shown_values,
 )
@@ -262,6 +264,18 @@ def test_settings_construct_from_keywords_only_and_are_immutable(
         settings.replace(port=-1)
     assert settings.image_concurrency >= 1
     assert Settings(concurrency=3).image_concurrency == 3
+
+
+def test_image_work_is_sized_from_the_machine_unless_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    assert machine_cores() == 2
+    # Two images per core, each on one libvips thread: the images keep the cores busy.
+    assert (Settings().image_concurrency, Settings().image_vips_threads) == (4, 1)
+    # Fewer jobs than cores: the cores are shared among them.
+    assert Settings(concurrency=1).image_vips_threads == 2
+    assert Settings(concurrency=8, vips_threads=3).image_vips_threads == 3
 
 
 def test_the_source_limits_default_to_the_pipelines_own() -> None:

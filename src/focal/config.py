@@ -110,6 +110,14 @@ PresetTable = Annotated[
 _LIMITS = Limits()
 
 
+def machine_cores() -> int:
+    """The cores this process may run on (its CPU affinity, as a container sets it)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
 class Settings(BaseSettings):
     """All of Focal's settings, validated and immutable.
 
@@ -164,7 +172,14 @@ class Settings(BaseSettings):
     # target of onerror=redirect. false: the route is off (404) and the folder only serves
     # transformations.
     serve_originals: bool = True
-    concurrency: ZeroOrMore = 0  # image jobs at once; 0: one per core
+    # Image jobs at once; 0: two per core of this machine. One image keeps a core busy only
+    # part of the time (its Python steps wait for the interpreter, JPEG decoding and encoding
+    # are serial), so a second image per core fills the gaps.
+    concurrency: ZeroOrMore = 0
+    # libvips threads per image; 0: one when there are at least as many image jobs as cores
+    # (the cores are kept busy by images side by side, and splitting one image across
+    # threads only adds hand-offs), else the cores shared among the jobs.
+    vips_threads: ZeroOrMore = 0
     queue_size: ZeroOrMore = 64  # waiting jobs beyond that get 503 + Retry-After
     # Encoded variants kept on disk under <data_dir>/cache, least recently used dropped first;
     # a repeat costs a file read instead of a transformation. 0: no result cache.
@@ -258,7 +273,13 @@ class Settings(BaseSettings):
 
     @property
     def image_concurrency(self) -> int:
-        return self.concurrency if self.concurrency > 0 else (os.cpu_count() or 1)
+        return self.concurrency if self.concurrency > 0 else 2 * machine_cores()
+
+    @property
+    def image_vips_threads(self) -> int:
+        if self.vips_threads > 0:
+            return self.vips_threads
+        return max(1, machine_cores() // self.image_concurrency)
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with `changes`, validated like any other settings."""

@@ -13,6 +13,7 @@ import ctypes
 import ctypes.util
 import functools
 import os
+import threading
 from typing import Any
 
 ARENAS = 2
@@ -46,3 +47,15 @@ def release_free_memory() -> None:
     libc = _libc()
     if libc is not None:
         libc.malloc_trim(0)
+
+
+_PR_SET_NAME = 15
+
+
+def name_os_thread() -> None:
+    """Give the calling thread its Python name in the system too (`top -H`, /proc), so the
+    CPU of image threads can be told from the event loop's and libvips' own."""
+    libc = _libc()
+    if libc is not None:
+        name = threading.current_thread().name.encode()[:15]  # the kernel keeps 15 bytes
+        libc.prctl(_PR_SET_NAME, ctypes.c_char_p(name), 0, 0, 0)

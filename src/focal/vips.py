@@ -14,6 +14,11 @@ pyvips.block_untrusted_set(True)
 pyvips.cache_set_max(0)
 
 
+def set_threads(threads: int) -> None:
+    """libvips worker threads per image, for the whole process."""
+    pyvips.concurrency_set(max(1, threads))
+
+
 def load_options(*, all_pages: bool = False) -> str:
     """The loader option string for untrusted bytes.
 
@@ -31,4 +36,3 @@ def error_detail(error: pyvips.Error) -> str:
     lines = [line.strip() for line in str(error).splitlines()]
     causes = [line for line in lines if line and not line.startswith("unable to call")]
     return causes[0] if causes else (lines[0] if lines else "unknown libvips error")
-

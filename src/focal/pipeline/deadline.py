@@ -1,15 +1,23 @@
 """How long one transformation may run, enforced inside libvips.
 
-libvips computes pixels lazily, when the result is written; while it does, it signals
-progress ("eval") on the image being written. The deadline watches that signal and, once past,
-sets the image's kill flag: libvips stops at its next tile and the save fails, which frees the
-thread. One step libvips cannot interrupt is the palette search of a GIF frame, which is why
-GIF results have a budget of their own (`Limits.max_gif_output_pixels`).
+libvips computes pixels lazily, when the result is written, and checks the written image's
+kill flag as it goes. One watchdog thread per process holds every running deadline and sets
+that flag when one passes: libvips stops at its next tile and the save fails, which frees the
+thread. Nothing runs in Python while the pixels are computed (a progress callback would take
+the interpreter lock from libvips' threads many times per image). One step libvips cannot
+interrupt is the palette search of a GIF frame, which is why GIF results have a budget of
+their own (`Limits.max_gif_output_pixels`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import heapq
+import itertools
+import threading
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 
 import pyvips
 
@@ -40,13 +48,62 @@ class Deadline:
         if self.expired:
             raise self.exceeded()
 
-    def watch(self, image: pyvips.Image) -> None:
-        """Stop libvips while it computes `image`'s pixels once the deadline has passed."""
+    @contextlib.contextmanager
+    def watching(self, image: pyvips.Image) -> Iterator[None]:
+        """Stop libvips while it computes `image`'s pixels, within this block, once the
+        deadline has passed."""
         if self._ends is None:
+            yield
             return
-        image.set_progress(True)
-        image.signal_connect("eval", self._on_eval)
+        watch = _WATCHDOG.add(self._ends, image)
+        try:
+            yield
+        finally:
+            watch.image = None  # done: never killed afterwards, and not kept alive
 
-    def _on_eval(self, image: pyvips.Image, progress: object) -> None:
-        if self.expired:
-            image.set_kill(True)
+
+@dataclass(eq=False)
+class _Watch:
+    image: pyvips.Image | None
+
+
+@dataclass
+class _Watchdog:
+    """Sets the kill flag of each watched image whose deadline passed; one daemon thread,
+    started on first use, asleep until the earliest deadline."""
+
+    _heap: list[tuple[float, int, _Watch]] = field(default_factory=list)
+    _changed: threading.Condition = field(default_factory=threading.Condition)
+    _order: itertools.count[int] = field(default_factory=itertools.count)
+    _thread: threading.Thread | None = None
+
+    def add(self, ends: float, image: pyvips.Image) -> _Watch:
+        watch = _Watch(image)
+        with self._changed:
+            heapq.heappush(self._heap, (ends, next(self._order), watch))
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="focal-deadlines", daemon=True
+                )
+                self._thread.start()
+            self._changed.notify()
+        return watch
+
+    def _run(self) -> None:
+        with self._changed:
+            while True:
+                while self._heap and self._heap[0][2].image is None:
+                    heapq.heappop(self._heap)  # finished in time
+                if not self._heap:
+                    self._changed.wait()
+                    continue
+                remaining = self._heap[0][0] - time.monotonic()
+                if remaining > 0:
+                    self._changed.wait(remaining)
+                    continue
+                image = heapq.heappop(self._heap)[2].image
+                if image is not None:
+                    image.set_kill(True)
+
+
+_WATCHDOG = _Watchdog()

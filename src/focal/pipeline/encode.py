@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import struct
 from dataclasses import dataclass
@@ -184,9 +185,10 @@ def _save(
     image: pyvips.Image, encoding: Encoding, quality: int, deadline: Deadline | None
 ) -> bytes:
     final, save, arguments = _writer(image, encoding, quality)
-    if deadline is not None:
-        deadline.watch(final)  # the image whose pixels the save computes
-    data = bytes(getattr(final, save)(**arguments))
+    # The image whose pixels the save computes is the one libvips can stop.
+    watching = deadline.watching(final) if deadline is not None else contextlib.nullcontext()
+    with watching:
+        data = bytes(getattr(final, save)(**arguments))
     if encoding.format in ("jpeg", "baseline-jpeg") and encoding.metadata == "copyright":
         return _with_copyright(data, _copyright_of(image))
     return data

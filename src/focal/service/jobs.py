@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
 
 from focal.errors import ErrorKind, FocalError
-from focal.memory import release_free_memory
+from focal.memory import name_os_thread, release_free_memory
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -25,7 +25,9 @@ class ImageJobs:
     def __init__(self, workers: int, queue_size: int) -> None:
         self.workers = max(1, workers)
         self.capacity = self.workers + max(0, queue_size)
-        self._executor = ThreadPoolExecutor(self.workers, thread_name_prefix="focal-image")
+        self._executor = ThreadPoolExecutor(
+            self.workers, thread_name_prefix="focal-image", initializer=name_os_thread
+        )
         self._admitted = 0  # only touched from the event loop thread
 
     @property

@@ -35,6 +35,7 @@ from focal.sources.freshness import FreshSources
 from focal.sources.local import LocalOrigin
 from focal.sources.remote import RemoteFetcher
 from focal.storage import BlobStore, open_blob_store
+from focal.vips import set_threads
 
 MIB = 1024 * 1024
 
@@ -68,9 +69,7 @@ def result_cache(settings: Settings) -> ResultCache | None:
 
 def url_access(settings: Settings, clock: Clock = now_micros) -> UrlAccess:
     """Which /cdn-cgi/image/ URLs are served: signed ones, unsigned options, presets."""
-    return UrlAccess(
-        settings.url_signing_keys, settings.unsigned_options, settings.presets, clock
-    )
+    return UrlAccess(settings.url_signing_keys, settings.unsigned_options, settings.presets, clock)
 
 
 @dataclass(frozen=True)
@@ -111,13 +110,12 @@ class Parts:
 def build_parts(settings: Settings, clock: Clock = now_micros) -> Parts:
     """Every part of a server, each built once. `clock`: what metering's days run on."""
     limits = limits_from(settings)
+    set_threads(settings.image_vips_threads)
     jobs = ImageJobs(settings.image_concurrency, settings.queue_size)
     catalog = open_catalog(catalog_url(settings.data_dir, settings.catalog_url))
     origin = LocalOrigin(settings.origin_path, settings.max_source_bytes)
     fetcher = RemoteFetcher(settings)
-    sources = Sources(
-        origin, fetcher, FreshSources(), jobs, settings.remote_freshness_seconds
-    )
+    sources = Sources(origin, fetcher, FreshSources(), jobs, settings.remote_freshness_seconds)
     detectors = detector_pool(settings, limits)
     faces = FaceLocator(
         detectors,
