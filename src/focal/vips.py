@@ -14,6 +14,29 @@ pyvips.block_untrusted_set(True)
 pyvips.cache_set_max(0)
 
 
+def _log_only_warnings() -> None:
+    """pyvips hands every libvips log level to Python's logging; libvips reports at info
+    level for each image ("threadpool completed…"), and each line takes the interpreter lock
+    from the thread that logged. Warnings and errors still reach Python's logging; the rest is
+    left to GLib, which drops it (G_MESSAGES_DEBUG=VIPS shows it)."""
+    flags = pyvips.GLogLevelFlags
+    if pyvips._log_handler_id:
+        pyvips.glib_lib.g_log_remove_handler(b"VIPS", pyvips._log_handler_id)
+    pyvips._log_handler_id = pyvips.glib_lib.g_log_set_handler(
+        b"VIPS",
+        flags.LEVEL_WARNING
+        | flags.LEVEL_CRITICAL
+        | flags.LEVEL_ERROR
+        | flags.FLAG_FATAL
+        | flags.FLAG_RECURSION,
+        pyvips._log_handler_cb,
+        pyvips.ffi.NULL,
+    )
+
+
+_log_only_warnings()
+
+
 def set_threads(threads: int) -> None:
     """libvips worker threads per image, for the whole process."""
     pyvips.concurrency_set(max(1, threads))

@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+from starlette.routing import BaseRoute
 
 from focal import __version__
 from focal.catalog.times import now_micros
@@ -25,16 +26,15 @@ from focal.server.body_limit import BodyLimit, RouteBodyLimits
 from focal.server.cors import PathScopedCORS
 from focal.server.hosted_api import ENVELOPED_PATHS, error_envelope
 from focal.server.hosted_api import router as hosted_api
+from focal.server.image_route import PATTERN, ImageRoute, deliver_image
 from focal.server.images_api import router as images_api
 from focal.server.metrics import RequestMetrics, ServiceCollector
 from focal.server.openapi import get_and_head, published_schema
 from focal.server.readiness import ReadinessParts, readiness
-from focal.server.responses import delivery_response
 from focal.server.state import parts_of
 from focal.server.usage_api import router as usage_api
 from focal.service.metering import Clock
 from focal.service.parts import Parts, build_parts
-from focal.service.url_access import RequestTarget
 
 log = logging.getLogger(__name__)
 
@@ -109,9 +109,14 @@ def create_app(settings: Settings | None = None, clock: Clock = now_micros) -> F
         title="Focal", version=__version__, lifespan=lifespan, redirect_slashes=False
     )
     app.openapi = functools.partial(published_schema, app)  # type: ignore[method-assign]
-    app.add_middleware(
-        BodyLimit, limits=RouteBodyLimits.from_settings(settings), refuse=error_for
-    )
+
+    @functools.cache
+    def documented_image_route() -> BaseRoute | None:
+        return next((route for route in app.routes if getattr(route, "path", "") == PATTERN), None)
+
+    # Innermost: deliveries are answered here, past Focal's middleware and before routing.
+    app.add_middleware(ImageRoute, route=documented_image_route, refuse=error_for)
+    app.add_middleware(BodyLimit, limits=RouteBodyLimits.from_settings(settings), refuse=error_for)
     # Outside the body limit: a refusal still carries the CORS headers a page needs to read it.
     app.add_middleware(PathScopedCORS, **PathScopedCORS.options(settings))
     app.add_middleware(RequestMetrics, registry=registry)  # outside: refusals are counted
@@ -126,23 +131,15 @@ def create_app(settings: Settings | None = None, clock: Clock = now_micros) -> F
     async def on_invalid_parameter(request: Request, error: RequestValidationError) -> Response:
         return error_for(request.url.path, invalid_parameters(error))
 
-    @get_and_head(
-        app,
-        "/cdn-cgi/image/{options}/{source:path}",
-        response_class=Response,
-        responses=DELIVERY_RESPONSES,
-    )
+    @get_and_head(app, PATTERN, response_class=Response, responses=DELIVERY_RESPONSES)
     async def transform_image(request: Request, options: str, source: str) -> Response:
         """Serve a variant of an original: `<options>` as in `width=400,fit=cover`."""
+        # Complete URLs are answered by ImageRoute before routing; this is their schema, and
+        # the answer to the one left, with no source after the options.
         if not source:
             raise missing_source()
-        headers = {name.lower(): value for name, value in request.headers.items()}
-        # What a signature covers: the path as sent, percent-encoding kept (ASGI's raw_path;
-        # a server without it gives the decoded path, which is then what is signed).
-        raw_path = request.scope.get("raw_path") or request.url.path.encode()
-        target = RequestTarget(raw_path, request.url.query)
-        delivery = parts_of(request).delivery
-        return delivery_response(await delivery.deliver(options, source, headers, target))
+        query = request.url.query
+        return await deliver_image(parts_of(request), request.scope, options, source, query)
 
     @get_and_head(app, "/cdn-cgi/image", include_in_schema=False)
     @get_and_head(app, "/cdn-cgi/image/{incomplete:path}", include_in_schema=False)
