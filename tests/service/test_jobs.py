@@ -29,3 +29,27 @@ def test_work_on_an_image_thread_sees_its_requests_id_and_notes_on_it() -> None:
         assert asyncio.run(both()) == [(("a", 2), {"worked": 1}), (("bb", 4), {"worked": 2})]
     finally:
         jobs.close()
+
+
+def test_only_as_many_originals_are_worked_on_as_there_are_image_threads() -> None:
+    """Admitted requests beyond the threads wait before reading their original: the bytes in
+    memory are bounded by the threads, not by the queue."""
+    jobs = ImageJobs(workers=2, queue_size=10)
+    inside = most = 0
+
+    async def request() -> None:
+        nonlocal inside, most
+        async with jobs.admit(), jobs.working():
+            inside += 1
+            most = max(most, inside)
+            await asyncio.sleep(0.01)
+            inside -= 1
+
+    async def burst() -> None:
+        await asyncio.gather(*(request() for _ in range(6)))
+
+    try:
+        asyncio.run(burst())
+    finally:
+        jobs.close()
+    assert most == 2

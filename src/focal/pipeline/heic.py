@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 
-import pillow_heif
 import pyvips
 
 from focal.pipeline.source import SourceInfo, incomplete
@@ -31,6 +30,8 @@ def decode_heic(data: bytes) -> pyvips.Image:
     Decoded whole: HEVC has no shrink-on-load, so memory is bounded by the limits `probe`
     checked from the header (max_pixels × 4 bytes at most).
     """
+    import pillow_heif  # 8 MB with Pillow: loaded by the first HEIC, not by every process
+
     try:
         container = pillow_heif.open_heif(io.BytesIO(data), convert_hdr_to_8bit=True)
         picture = container[container.primary_index].to_pillow()

@@ -246,7 +246,7 @@ class DeliveryService:
         # A place in image work for the work; a source read already was read under its
         # request's place, which the work uses.
         place = contextlib.nullcontext() if resolved.in_memory else self.jobs.admit()
-        async with place:
+        async with place, self.jobs.working():
             if metered is not None:
                 await self.meter.check(metered)  # past the quota, refuse before any work
             data = await resolved.read()

@@ -29,6 +29,9 @@ class ImageJobs:
             self.workers, thread_name_prefix="focal-image", initializer=name_os_thread
         )
         self._admitted = 0  # only touched from the event loop thread
+        # Admitted requests wait here before reading their original: only as many originals
+        # are in memory as there are threads to work on them.
+        self._working = asyncio.Semaphore(self.workers)
 
     @property
     def admitted(self) -> int:
@@ -57,6 +60,12 @@ class ImageJobs:
                     asyncio.get_running_loop().run_in_executor(
                         self._executor, release_free_memory
                     )
+
+    @contextlib.asynccontextmanager
+    async def working(self) -> AsyncIterator[None]:
+        """Hold one of the image threads' places while an original is read and worked on."""
+        async with self._working:
+            yield
 
     async def run(self, work: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
         """Run image work on one of the image threads (callers hold an admission), in a copy of

@@ -15,6 +15,7 @@ Methods are synchronous and thread-safe: callers use asyncio.to_thread.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 from pathlib import Path
@@ -28,7 +29,9 @@ log = logging.getLogger(__name__)
 
 
 # What a backend raises when it can't do its job: a folder's OSError, or obstore's errors
-# (network, credentials, a missing bucket) from the S3 store.
+# (network, credentials, a missing bucket) from the S3 store. Looked up when a failure is
+# caught: a server without an S3 store never loads obstore.
+@functools.cache
 def _backend_errors() -> tuple[type[Exception], ...]:
     try:  # without the s3 extra no store can raise obstore's errors
         from obstore.exceptions import BaseError
@@ -36,8 +39,6 @@ def _backend_errors() -> tuple[type[Exception], ...]:
         return (OSError,)
     return (OSError, BaseError)
 
-
-_BACKEND_ERRORS = _backend_errors()
 
 # For an s3:// URL that doesn't set them: one retry, and 2 s per attempt (to connect and for
 # the whole request), so a store that is down costs a request about 0.1 s if the connection
@@ -83,7 +84,7 @@ class SharedResults:
         except BlobNotFound:
             self._count(miss=True)
             return None
-        except _BACKEND_ERRORS as error:
+        except _backend_errors() as error:
             log.warning("shared results: reading %s failed: %s", blob_key, _reason(error))
             self._count(miss=True, error=True)
             return None
@@ -100,7 +101,7 @@ class SharedResults:
     def _delete(self, blob_key: str) -> None:
         try:
             self.blobs.delete(blob_key)
-        except _BACKEND_ERRORS as error:
+        except _backend_errors() as error:
             log.warning("shared results: deleting %s failed: %s", blob_key, _reason(error))
             self._count(error=True)
 
@@ -108,7 +109,7 @@ class SharedResults:
         blob_key = self._blob_key(key)
         try:
             self.blobs.put(blob_key, encode_result(result))
-        except _BACKEND_ERRORS as error:
+        except _backend_errors() as error:
             log.warning("shared results: writing %s failed: %s", blob_key, _reason(error))
             self._count(error=True)
 
@@ -128,7 +129,7 @@ def open_shared_results(url: str, data_dir: Path) -> SharedResults | None:
         return None
     try:
         blobs = open_blob_store(url, data_dir, s3_defaults=SHARED_S3_DEFAULTS)
-    except _BACKEND_ERRORS as error:
+    except _backend_errors() as error:
         log.warning(
             "shared results: the store at %s can't be opened, so this server runs without it "
             "until restarted: %s",
