@@ -29,7 +29,7 @@ from focal.config import (
 from focal.errors import ErrorKind, FocalError
 from focal.faces.detector import FaceDetector
 from focal.logs import logging_config
-from focal.memory import limit_malloc_arenas
+from focal.memory import SERVER_ARENAS, limit_malloc_arenas
 from focal.options import Options, parse_options
 from focal.pipeline import Limits, probe
 from focal.service import ClientHints, Described, transform
@@ -118,7 +118,7 @@ def serve(
         errors.print(f"error: {error}")
         raise typer.Exit(2) from None
     settings.origin_path.mkdir(parents=True, exist_ok=True)
-    limit_malloc_arenas()
+    limit_malloc_arenas(SERVER_ARENAS)
     uvicorn.run(
         "focal.server.app:create_app",
         factory=True,

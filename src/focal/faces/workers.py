@@ -36,7 +36,7 @@ from focal.faces.detector import (
     Face,
     FaceDetector,
 )
-from focal.memory import limit_malloc_arenas, release_free_memory
+from focal.memory import WORKER_ARENAS, limit_malloc_arenas, release_free_memory
 from focal.pipeline.source import Limits
 
 MIB = 1024 * 1024
@@ -102,7 +102,7 @@ def _serve(conn: Connection, make_detector: Callable[[], BytesDetector]) -> None
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     # Every image is a different size: without this, freed buffers stay in the heap and the
     # worker grows until it is recycled for its size.
-    limit_malloc_arenas()
+    limit_malloc_arenas(WORKER_ARENAS)
     try:
         detector = make_detector()
     except Exception as exc:
