@@ -302,7 +302,15 @@ def main(argv: list[str]) -> int:
     print_table(points, console)
     write_json(args.output, points, context(args, started))
     console.print(f"results written to {args.output}")
+    console.print(PEERS_LINE)
     return 1 if any(point.server.errors for point in points) else 0
+
+
+# The floor above is Focal's own; the reference for its speed goals is the peers' harness.
+PEERS_LINE = (
+    "Against thumbor, sharp and the libvips floor in one run: bash bench/peers.sh "
+    "(about 10 minutes, nothing else running); last figures in docs/benchmarks.md"
+)
 
 
 if __name__ == "__main__":
