@@ -54,7 +54,8 @@ class Encoding:
 
 
 # Measured on this project's 2-core machine, tests/data's smartcrop__nature-1.jpg resized,
-# quality 85, best of two, AVIF (libheif/aom, effort 2) vs WebP (effort 4):
+# quality 85, best of two, AVIF (libheif/aom, effort 2, the effort used then) vs WebP
+# (effort 4):
 #   640×427    0.27 MP   AVIF  224 ms   WebP   41 ms
 #   1000×667   0.67 MP   AVIF  407 ms   WebP   71 ms
 #   1280×853   1.09 MP   AVIF  489 ms   WebP  173 ms
@@ -65,6 +66,11 @@ class Encoding:
 # Past about 1.5 MP an AVIF takes over half a second of a core and three times WebP's time,
 # for no smaller file at this quality: the default cap (Limits.max_avif_pixels).
 AVIF_FALLBACK = "webp"  # every browser that accepts AVIF accepts WebP
+# AVIF at the same output size as WebP (quality 80, effort 4), on the benchmark corpus
+# (`python -m bench.avif`): effort 0 takes 1.01× WebP's CPU at 400×300 and 0.81× at 1200×800,
+# for 4-7 % more bytes at one quality; effort 1 takes 3.3-3.8×, effort 2 5-6×. The goal is at
+# most twice WebP's time: effort 0.
+AVIF_EFFORT = 0
 
 
 def choose_format(
@@ -234,7 +240,7 @@ def _writer(
             {
                 "Q": quality,
                 "compression": "av1",
-                "effort": 0 if encoding.fast else 2,
+                "effort": AVIF_EFFORT,
                 "keep": keep,
             },
         )
