@@ -126,9 +126,9 @@ def test_every_frame_of_an_animation_is_hidden(group: tuple[bytes, tuple[Box, ..
 
 
 def test_hidden_area_grows_the_box_and_stays_in_the_frame() -> None:
-    assert hidden_area(Box(10, 10, 100, 100), 500, 500) == (0, 0, 125, 125)
-    assert hidden_area(Box(100, 100, 100, 100), 500, 500) == (85, 85, 130, 130)
-    assert hidden_area(Box(450, 0, 100, 40), 500, 500) == (435, 0, 65, 46)
+    assert hidden_area(Box(10, 10, 100, 100), 500, 500) == (0, 0, 130, 130)
+    assert hidden_area(Box(100, 100, 100, 100), 500, 500) == (80, 80, 140, 140)
+    assert hidden_area(Box(450, 0, 100, 40), 500, 500) == (430, 0, 70, 48)
     assert hidden_area(Box(600, 600, 10, 10), 500, 500) is None
 
 

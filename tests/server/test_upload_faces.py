@@ -42,6 +42,9 @@ def test_the_first_delivery_of_an_upload_makes_no_detector_call(tmp_path: Path) 
         assert first.headers["focal-gravity"] == "face; faces=5; from=memory"
         assert server.parts.detectors.tasks_run == 1  # no call for the delivery
         assert server.parts.early_faces.found == 1
+        metrics = client.get("/metrics").text
+        assert "focal_upload_faces_queued_total 1.0" in metrics
+        assert "focal_upload_faces_waiting 0.0" in metrics
     # Kept in the catalog too: another server on the same data finds them there.
     with running_server(settings) as again, again.client() as client:
         portrait = {

@@ -16,7 +16,7 @@ import pyvips
 from focal.pipeline.geometry import Box
 
 # Each side of a face box is pushed out by this fraction of its length before hiding.
-MARGIN = 0.15
+MARGIN = 0.2
 # A pixelated block never gets smaller than this, or a small face would be left as it was.
 MIN_BLOCK = 3
 
