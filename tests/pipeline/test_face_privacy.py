@@ -8,7 +8,7 @@ import pyvips
 from face_marks import GROUP, corners_kept, labelled, marked
 from focal.errors import FocalError
 from focal.options import parse_options
-from focal.pipeline import Box, OutputSpec, run, url_operations
+from focal.pipeline import Box, OutputSpec, face_privacy, run, url_operations
 from focal.pipeline.face_privacy import hidden_area
 from focal.pipeline.operations import FaceBlurOp, FacePixelateOp, operation_from_dict
 
@@ -154,3 +154,13 @@ def test_the_operations_in_a_chain_take_their_json_form() -> None:
     assert operation_from_dict({"op": "face_pixelate", "percent": 10}) == FacePixelateOp(10.0)
     assert FaceBlurOp(25.0).to_dict() == {"op": "face_blur", "percent": 25.0}
     assert FaceBlurOp(25.0).needs_faces and FacePixelateOp(5.0).needs_faces
+
+
+def test_a_face_outside_the_frame_and_a_transparent_image() -> None:
+    frame = (pyvips.Image.black(64, 64, bands=3) + [200, 30, 30]).cast("uchar")
+    frame = frame.bandjoin_const([128]).copy(interpretation="srgb")
+    outside = face_privacy.blur_faces(frame, [Box(100, 100, 10, 10)], 20)
+    assert outside.avg() == frame.avg()
+    blurred = face_privacy.pixelate_faces(frame, [Box(8, 8, 40, 40)], 10)
+    assert (blurred.bands, blurred.format) == (4, "uchar")
+    assert blurred.getpoint(20, 20) == pytest.approx([200, 30, 30, 128], abs=1)

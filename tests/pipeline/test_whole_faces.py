@@ -103,3 +103,7 @@ def test_of_two_alike_faces_the_one_nearer_the_seed() -> None:
     faces = [Box(40, 0, 20, 10), Box(200, 0, 20, 10)]
     assert keep_faces_whole((300, 10), (60, 10), faces, (150, 0)) == (180, 0)
     assert keep_faces_whole((300, 10), (60, 10), faces, (60, 0)) == (20, 0)
+
+
+def test_without_faces_the_seed_placement_stands() -> None:
+    assert keep_faces_whole((100, 40), (50, 40), [], (20, 0)) == (20, 0)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import RunningServer, read_photo, running_server, server_settings
+from focal.errors import ErrorKind, FocalError
 from focal.faces import DetectorPool
 from focal.service.early_faces import EarlyFaces
 from focal.service.faces import FaceLocator
@@ -111,6 +112,27 @@ def test_a_full_queue_drops_the_upload_with_a_log_line(
         early = asyncio.run(scenario())
     assert (early.queued, early.dropped) == (2, 1)
     assert "the queue is full (1 waiting); the faces of hosted:third" in caplog.text
+
+
+def test_an_image_gone_before_its_turn_is_logged_and_skipped(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    async def gone() -> bytes:
+        raise FocalError(ErrorKind.NOT_FOUND, "the original of 'deleted' is missing")
+
+    async def scenario() -> EarlyFaces:
+        with DetectorPool() as pool:
+            early = EarlyFaces(FaceLocator(pool, None, 16), capacity=4)
+            assert early.queue("hosted:deleted", "0" * 64, gone)
+            await early.drained()
+            await early.aclose()
+            assert pool.tasks_run == 0
+        return early
+
+    with caplog.at_level(logging.WARNING, logger="focal.faces"):
+        early = asyncio.run(scenario())
+    assert (early.found, early.failed) == (0, 1)
+    assert "hosted:deleted: the original of 'deleted' is missing" in caplog.text
 
 
 def test_a_queue_of_none_detects_on_delivery(start_server: Start) -> None:

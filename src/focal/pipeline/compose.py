@@ -31,7 +31,7 @@ def _chains(
 
 
 def inputs_needing_faces(operations: Sequence[Operation]) -> set[int]:
-    """The inputs whose faces must be found before running: those cropped by gravity=face."""
+    """The inputs whose faces must be found before running: cropped by them, or hiding them."""
     return {
         index
         for index, chain in _chains(operations)
