@@ -216,7 +216,7 @@ def _transform_into(
 ) -> Path:
     """Write the result; in folder mode the extension follows the output format."""
     data = source.read_bytes()
-    lookup = detect_in_process(_detector(), data) if options.gravity.uses_faces else None
+    lookup = detect_in_process(_detector(), data) if options.needs_faces else None
     result = transform(data, options, ClientHints(accept=accept), _limits(), lookup)
     if isinstance(result, Described):
         target = target if keep_name else target.with_suffix(".json")

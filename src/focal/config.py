@@ -242,6 +242,9 @@ class Settings(BaseSettings):
     detector_max_rss_mib: AtLeastOne = 200  # a worker above this is replaced after its task
     detector_warm_start: bool = True  # start the workers with the server, not on first use
     face_cache_size: ZeroOrMore = 4096  # originals whose boxes are kept in memory
+    # Hosted uploads waiting for their faces to be found in the background; past it, an
+    # upload's faces are found on its first gravity=face delivery. 0: never at upload.
+    upload_face_queue: ZeroOrMore = 64
 
     @classmethod
     def settings_customise_sources(

@@ -82,6 +82,8 @@ def options_from_pairs(pairs: list[tuple[str, str]]) -> Options:
         values[spec.attribute] = spec.value.parse(key, text)
     if trim_parts:
         values["trim"] = build_trim(trim_parts)
+    if values.get("face_blur") and values.get("face_pixelate"):
+        raise OptionError("give face-blur or face-pixelate, not both: each hides the faces alone")
     return normalize(Options(**values))
 
 

@@ -31,12 +31,8 @@ def _chains(
 
 
 def inputs_needing_faces(operations: Sequence[Operation]) -> set[int]:
-    """The inputs whose faces must be found before running: those cropped by gravity=face."""
-    return {
-        index
-        for index, chain in _chains(operations)
-        if any(op.needs_faces for op in chain)
-    }
+    """The inputs whose faces must be found before running: cropped by them, or hiding them."""
+    return {index for index, chain in _chains(operations) if any(op.needs_faces for op in chain)}
 
 
 def probe_inputs(inputs: Sequence[bytes], limits: Limits) -> list[SourceInfo]:

@@ -2,7 +2,8 @@
 
 The face rules follow the hosted product's published algorithm: an outer box around all
 faces, its centre as the focal point, and a region of (1 / zoom) × the box, capped by the
-image and shifted to stay inside it.
+image and shifted to stay inside it. A cut that cannot hold every face is placed to keep the
+most faces whole and cut through none (focal.pipeline.whole_faces).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import TYPE_CHECKING
 from focal.options import Gravity, GravityMode
 from focal.pipeline.frames import Canvas
 from focal.pipeline.geometry import PLANNERS, Box, center_on, place_by_fraction, target_box
+from focal.pipeline.whole_faces import keep_faces_whole
 
 if TYPE_CHECKING:
     from focal.pipeline.operations import ResizeOp
@@ -84,7 +86,9 @@ def cut_offset(
         sx = width / region.canvas.width
         sy = height / region.canvas.height
         focal_x, focal_y = region.focal[0] * sx, region.focal[1] * sy
-        return center_on(width, cut_w, focal_x), center_on(height, cut_h, focal_y)
+        seed = center_on(width, cut_w, focal_x), center_on(height, cut_h, focal_y)
+        # The seed's cut, unless it cuts faces where another placement keeps them whole.
+        return keep_faces_whole((width, height), size, canvas.faces or (), seed)
     if gravity.mode is GravityMode.AUTO and not canvas.measure_only:
         first = canvas.frames()[0]
         _, found = first.smartcrop(

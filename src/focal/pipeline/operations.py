@@ -14,10 +14,11 @@ from typing import ClassVar
 
 import pyvips
 
-from focal.errors import OptionError
+from focal.errors import ErrorKind, FocalError, OptionError
 from focal.options import SPECS, Color, Fit, Gravity, GravityMode, Trim
 from focal.options.model import MAX_SIDE
 from focal.options.values import Choice, Decimal, Integer
+from focal.pipeline import face_privacy
 from focal.pipeline import gravity as gravity_rules
 from focal.pipeline.frames import Canvas
 from focal.pipeline.geometry import Box, ResizePlan, plan_resize
@@ -421,6 +422,61 @@ class BlurOp(Operation):
         return canvas.map_frames(blur)
 
 
+def _faces_to_hide(canvas: Canvas, what: str) -> tuple[Box, ...]:
+    if canvas.faces is None:
+        # Never a picture with the faces it was asked to hide left showing.
+        raise FocalError(
+            ErrorKind.BUSY,
+            f"face detection is unavailable right now, so the faces can't be {what}: "
+            "try again shortly",
+        )
+    return canvas.faces
+
+
+@dataclass(frozen=True)
+class FaceBlurOp(Operation):
+    """Blur every face, with a radius of `percent` % of each face's size."""
+
+    name: ClassVar[str] = "face_blur"
+    resizes: ClassVar[bool] = False
+    parameters: ClassVar[Mapping[str, Parameter]] = {"percent": _option("face_blur")}
+    percent: float
+
+    @property
+    def needs_faces(self) -> bool:
+        return True
+
+    def apply(self, canvas: Canvas) -> Canvas:
+        faces = _faces_to_hide(canvas, "blurred")
+        if self.percent <= 0 or not faces:
+            return canvas
+        return canvas.map_frames(
+            lambda frame: face_privacy.blur_faces(_eight_bit(frame), faces, self.percent)
+        )
+
+
+@dataclass(frozen=True)
+class FacePixelateOp(Operation):
+    """Pixelate every face, in blocks of `percent` % of each face's size."""
+
+    name: ClassVar[str] = "face_pixelate"
+    resizes: ClassVar[bool] = False
+    parameters: ClassVar[Mapping[str, Parameter]] = {"percent": _option("face_pixelate")}
+    percent: float
+
+    @property
+    def needs_faces(self) -> bool:
+        return True
+
+    def apply(self, canvas: Canvas) -> Canvas:
+        faces = _faces_to_hide(canvas, "pixelated")
+        if self.percent <= 0 or not faces:
+            return canvas
+        return canvas.map_frames(
+            lambda frame: face_privacy.pixelate_faces(_eight_bit(frame), faces, self.percent)
+        )
+
+
 @dataclass(frozen=True)
 class SharpenOp(Operation):
     name: ClassVar[str] = "sharpen"
@@ -592,6 +648,8 @@ OPERATIONS: dict[str, type[Operation]] = {
         ResizeOp,
         AdjustOp,
         BlurOp,
+        FaceBlurOp,
+        FacePixelateOp,
         SharpenOp,
         BackgroundOp,
         DrawOp,

@@ -1,7 +1,8 @@
 """The URL form's fixed order of operations.
 
-trim → flip → rotate → resize/crop (fit, gravity) → colour adjustments → blur → sharpen →
-background → encode. Options given in any order in a URL always run in this order.
+trim → flip → rotate → resize/crop (fit, gravity) → faces blurred or pixelated → colour
+adjustments → blur → sharpen → background → encode. Options given in any order in a URL
+always run in this order.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from focal.pipeline.operations import (
     AdjustOp,
     BackgroundOp,
     BlurOp,
+    FaceBlurOp,
+    FacePixelateOp,
     FlipOp,
     Operation,
     ResizeOp,
@@ -60,6 +63,11 @@ def url_operations(options: Options) -> list[Operation]:
                 background=options.background,
             )
         )
+    # Faces are hidden in the result's pixels, so the strength follows their size there.
+    if options.face_blur:
+        operations.append(FaceBlurOp(options.face_blur))
+    if options.face_pixelate:
+        operations.append(FacePixelateOp(options.face_pixelate))
     adjustments = (options.brightness, options.contrast, options.gamma, options.saturation)
     if adjustments != (1.0, 1.0, 1.0, 1.0):
         operations.append(AdjustOp(*adjustments))

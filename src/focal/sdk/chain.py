@@ -81,7 +81,8 @@ class Chain:
     nodes: tuple[TransformNode | DrawNode, ...] = ()
 
     def transform(self, **options: Any) -> Chain:
-        """Any URL option (width=, fit=, gravity="face", zoom=, blur=, rotate=, trim=...)."""
+        """Any URL option (width=, fit=, gravity="face", zoom=, blur=, rotate=, trim=,
+        face_blur=, face_pixelate=...)."""
         node = TransformNode(transform_operations(options))
         return dataclasses.replace(self, nodes=(*self.nodes, node))
 

@@ -50,6 +50,18 @@ class ServiceCollector(Collector):
         yield CounterMetricFamily(
             "focal_face_detections", "Face detections run", parts.detectors.tasks_run
         )
+        early = parts.early_faces
+        yield CounterMetricFamily(
+            "focal_upload_faces_queued", "Uploads queued for face detection", early.queued
+        )
+        yield CounterMetricFamily(
+            "focal_upload_faces_dropped",
+            "Uploads not queued for face detection: the queue was full",
+            early.dropped,
+        )
+        yield GaugeMetricFamily(
+            "focal_upload_faces_waiting", "Uploads waiting for face detection", early.waiting
+        )
         yield GaugeMetricFamily(
             "focal_image_requests_admitted",
             "Requests holding an original in memory or image work (or waiting for it)",

@@ -192,9 +192,7 @@ class DeliveryService:
             note(gravity=cached.headers.get("Focal-Gravity"))
             return Delivery(200, {**headers, "Content-Type": cached.content_type}, cached.body)
         note(cache="coalesced" if key in self._making else "miss")
-        make = functools.partial(
-            self._make, key, identity, options, hints, resolved, metered_key
-        )
+        make = functools.partial(self._make, key, identity, options, hints, resolved, metered_key)
         try:
             made = await self._making.run(key, make)
         except FocalError as error:
@@ -253,11 +251,14 @@ class DeliveryService:
             self.transformations += 1
             source = lookup = None
             extra: dict[str, str] = {}
-            if options.gravity.uses_faces:
+            if options.needs_faces:
                 # The limits first, from the header: detection decodes the original.
                 source = await self.jobs.run(probe, data, self.limits)
                 lookup = await self.faces.locate(data)
-                extra["Focal-Gravity"] = _describe_gravity(lookup)
+                if options.gravity.uses_faces:
+                    extra["Focal-Gravity"] = _describe_gravity(lookup)
+                elif lookup.faces is not None:  # faces hidden: how many, found where
+                    extra["Focal-Faces"] = f"faces={len(lookup.faces)}; from={lookup.origin}"
             result = await self.jobs.run(
                 transform, data, options, hints, self.limits, lookup, source
             )
@@ -278,10 +279,12 @@ class DeliveryService:
 
     async def _keep(self, key: str, made: CachedResult) -> None:
         """Into this server's cache, and into the fleet's in the background."""
-        if "Focal-Gravity" in made.headers:
+        faces_named = [name for name in ("Focal-Gravity", "Focal-Faces") if name in made.headers]
+        if faces_named:
             # Later hits did not look the faces up: say where the answer came from.
-            gravity = re.sub(r"from=\w+", "from=cache", made.headers["Focal-Gravity"])
-            headers = {**made.headers, "Focal-Gravity": gravity}
+            headers = dict(made.headers)
+            for name in faces_named:
+                headers[name] = re.sub(r"from=\w+", "from=cache", headers[name])
             made = CachedResult(made.body, made.content_type, headers)
         if self.results is not None:
             await self._keep_here(key, made)

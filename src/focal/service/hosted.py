@@ -31,6 +31,7 @@ from focal.options import (
 )
 from focal.pipeline import SourceInfo, check_decodes
 from focal.service.delivery import Delivery, DeliveryService
+from focal.service.early_faces import EarlyFaces
 from focal.service.hints import ClientHints
 from focal.service.metering import Meter
 from focal.service.transform import limits_from
@@ -206,6 +207,7 @@ class HostedImages:
         fetcher: RemoteFetcher,
         delivery: DeliveryService,
         meter: Meter,
+        early_faces: EarlyFaces | None = None,
     ) -> None:
         self.settings = settings
         self.catalog = catalog
@@ -213,6 +215,7 @@ class HostedImages:
         self.fetcher = fetcher  # uploads by URL, from the allowed origins
         self.delivery = delivery
         self.meter = meter  # counts deliveries
+        self.early_faces = early_faces  # finds an upload's faces before its first delivery
         # The server's limits, but for the size of an upload: hosted originals are smaller.
         self.limits = limits_from(settings, max_bytes=settings.hosted_max_bytes)
 
@@ -332,7 +335,7 @@ class HostedImages:
         key = blob_key(image_id, content_hash)
         try:
             await asyncio.to_thread(self.blobs.put, key, data)
-            return await asyncio.to_thread(
+            record = await asyncio.to_thread(
                 self.catalog.complete_draft,
                 image_id,
                 filename=filename,
@@ -347,6 +350,10 @@ class HostedImages:
         except BaseException:
             await asyncio.to_thread(self._undo, image_id, key, owner)
             raise
+        if self.early_faces is not None:  # never waited for: the answer goes out now
+            source = self._source(record)
+            self.early_faces.queue(source.name, content_hash, source.read)
+        return record
 
     def _undo(self, image_id: str, key: str, owner: str | None) -> None:
         current = self.catalog.get_image(image_id)

@@ -22,6 +22,7 @@ from focal.faces.workers import DetectorPool
 from focal.pipeline import Limits
 from focal.service.chain import ChainService
 from focal.service.delivery import DeliveryService
+from focal.service.early_faces import EarlyFaces
 from focal.service.faces import FaceLocator, detector_identity
 from focal.service.hosted import HostedImages
 from focal.service.jobs import ImageJobs
@@ -86,6 +87,7 @@ class Parts:
     sources: Sources
     detectors: DetectorPool
     faces: FaceLocator
+    early_faces: EarlyFaces
     meter: Meter
     results: ResultCache | None
     shared: SharedResults | None
@@ -97,6 +99,7 @@ class Parts:
     async def aclose(self) -> None:
         """Close every part, those that others use last."""
         await self.delivery.settle()  # writes to the fleet's store under way
+        await self.early_faces.aclose()  # before the detectors it uses
         await asyncio.to_thread(self.meter.flush)
         await self.fetcher.aclose()
         await self.detectors.aclose()
@@ -122,6 +125,7 @@ def build_parts(settings: Settings, clock: Clock = now_micros) -> Parts:
         FaceBoxStore(catalog, detector_identity(settings.detect_max_side)),
         settings.face_cache_size,
     )
+    early_faces = EarlyFaces(faces, settings.upload_face_queue)
     meter = Meter(
         UsageStore(catalog),
         settings.transformation_quota,
@@ -154,11 +158,12 @@ def build_parts(settings: Settings, clock: Clock = now_micros) -> Parts:
         sources=sources,
         detectors=detectors,
         faces=faces,
+        early_faces=early_faces,
         meter=meter,
         results=results,
         shared=shared,
         blobs=blobs,
         delivery=delivery,
-        hosted=HostedImages(settings, hosted_catalog, blobs, fetcher, delivery, meter),
+        hosted=HostedImages(settings, hosted_catalog, blobs, fetcher, delivery, meter, early_faces),
         chains=ChainService(jobs, limits, meter, faces),
     )
