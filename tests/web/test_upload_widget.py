@@ -15,10 +15,12 @@ from typing import Any
 
 import httpx
 import pytest
+import pyvips
 from fastapi import FastAPI, Request, Response
 
 from conftest import PHOTOS, RunningServer, serving
 from focal import Images
+from imaging import decode, marked, red_corner
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "upload_widget"
 TOKEN = "secret"
@@ -88,6 +90,7 @@ class Site:
     url: str
     focal: RunningServer
     proxy: Proxy
+    proxy_url: str  # where pages reach Focal
 
     def images(self) -> Images:
         return Images(self.focal.url, token=TOKEN)
@@ -103,7 +106,7 @@ def site(start_server: Callable[..., RunningServer]) -> Callable[..., Any]:
             app = load_example().create_app(proxy_url, TOKEN)
             with serving(app) as (url, _):
                 # Another origin than Focal's: another port.
-                yield Site(url.replace("127.0.0.1", "localhost"), focal, proxy)
+                yield Site(url.replace("127.0.0.1", "localhost"), focal, proxy, proxy_url)
 
     return open_site
 
@@ -167,3 +170,178 @@ def test_several_photos_upload_from_another_origin_with_progress(
     assert progress[-1]["totalLoaded"] == progress[-1]["totalBytes"] == total
     assert progress[-1]["progress"] == 1
     assert live == "3 of 3 uploaded."
+
+
+def test_a_failed_upload_is_tried_again_with_the_same_url(
+    site: Callable[..., Any], page: Any
+) -> None:
+    with site(fail_uploads=1) as running:
+        open_page(page, running)
+        widget = page.locator("focal-upload")
+        widget.evaluate("(element) => element.setAttribute('retry-delay', '50')")
+        page.locator("focal-upload input[type=file]").set_input_files(str(photo_path("coffee")))
+        [success] = wait_for(page, "success", 1)
+        [error] = events(page, "error")
+        authorized = running.proxy.requests("POST", "/images/v2/direct_upload")
+        uploads = [p for method, p in running.proxy.seen if (method, p[:8]) == ("POST", "/upload/")]
+        stored = running.images().hosted.image(success["id"]).bytes()
+    assert error == {
+        "key": success["key"],
+        "id": success["id"],
+        "filename": "scikit-image__coffee.png",
+        "message": "busy",
+        "status": 503,
+        "code": 9522,
+        "attempts": 1,
+        "willRetry": True,
+        "refused": False,
+    }
+    assert authorized == 1  # the one-time URL of the failed try was still good
+    assert len(uploads) == 2 and uploads[0] == uploads[1] == f"/upload/{success['id']}"
+    assert stored == photo_path("coffee").read_bytes()
+
+
+def test_a_file_over_the_servers_limits_is_refused_before_it_is_sent(
+    site: Callable[..., Any], page: Any
+) -> None:
+    # test2: 55 kB, 411×512; coffee: 467 kB, 600×400; astronaut: 792 kB, 512×512 (262,144
+    # pixels, checked first).
+    with site(hosted_max_bytes=200_000, max_pixels=250_000) as running:
+        open_page(page, running)
+        # Without `downscale` (which the example's page sets) a photo too large is refused.
+        page.locator("focal-upload").evaluate("(element) => element.removeAttribute('downscale')")
+        hint = page.locator("focal-upload .hint")
+        hint.filter(has_text="JPEG").wait_for()  # once the server's limits are in
+        shown = hint.text_content()
+        files = [str(photo_path(name)) for name in ("coffee", "test2", "astronaut")]
+        page.locator("focal-upload input[type=file]").set_input_files(files)
+        [success] = wait_for(page, "success", 1)
+        refusals = wait_for(page, "error", 2)
+        statuses = page.locator("focal-upload li .status").all_text_contents()
+        authorized = running.proxy.requests("POST", "/images/v2/direct_upload")
+        uploaded = running.proxy.requests("POST", "/upload/")
+    assert success["filename"] == "facexlib__test2.jpg"
+    assert {r["filename"]: r["message"] for r in refusals} == {
+        "scikit-image__coffee.png": "455.8 KB is over the 195.3 KB limit",
+        "scikit-image__astronaut.png": (
+            "512×512 pixels is over the limit (250,000 pixels, 12,000 per side)"
+        ),
+    }
+    assert all(r["refused"] and not r["willRetry"] for r in refusals)
+    assert statuses == [
+        "455.8 KB is over the 195.3 KB limit",
+        "Uploaded",
+        "512×512 pixels is over the limit (250,000 pixels, 12,000 per side)",
+    ]
+    assert authorized == 1 and uploaded == 1  # nothing asked for, nothing sent, for the two
+    assert shown == "JPEG, PNG, WEBP, GIF, AVIF, TIFF, HEIC · up to 195.3 KB each"
+
+
+def test_the_widget_is_used_with_the_keyboard_alone(site: Callable[..., Any], page: Any) -> None:
+    with site() as running:
+        open_page(page, running)
+        page.keyboard.press("Tab")
+        zone = page.get_by_role(
+            "button", name="Upload images: drop, paste, or press Enter to choose files"
+        )
+        assert zone.evaluate("(zone) => zone.getRootNode().activeElement === zone")
+        with page.expect_file_chooser() as chooser:
+            page.keyboard.press("Enter")
+        assert chooser.value.is_multiple()
+        chooser.value.set_files([str(photo_path("camera")), str(photo_path("rocket"))])
+        wait_for(page, "success", 2)
+        page.wait_for_function(
+            "document.querySelector('focal-upload').shadowRoot"
+            ".querySelector('[role=status]').textContent === '2 of 2 uploaded.'"
+        )
+        # Tab goes on to each upload's button; Enter on "Remove" takes the first away and
+        # gives the focus back to the drop zone.
+        page.keyboard.press("Tab")
+        remove = page.get_by_role("button", name="Remove scikit-image__camera.png")
+        assert remove.evaluate("(button) => button.getRootNode().activeElement === button")
+        page.keyboard.press("Enter")
+        names = page.locator("focal-upload li .name").all_text_contents()
+        back_on_zone = zone.evaluate("(zone) => zone.getRootNode().activeElement === zone")
+        with page.expect_file_chooser():
+            page.keyboard.press(" ")  # Space opens the picker too
+        labels = page.locator("focal-upload progress").evaluate_all(
+            "(bars) => bars.map((bar) => bar.getAttribute('aria-label'))"
+        )
+    assert names == ["scikit-image__rocket.jpg"]
+    assert back_on_zone
+    assert labels == ["Upload progress of scikit-image__rocket.jpg", "Total upload progress"]
+
+
+def test_paste_and_drop_take_files(site: Callable[..., Any], page: Any) -> None:
+    hand_over = """async ([kind, name]) => {
+        const bytes = await (await fetch(`/photo/${name}`)).arrayBuffer();
+        const transfer = new DataTransfer();
+        transfer.items.add(new File([bytes], name, { type: "image/jpeg" }));
+        const widget = document.querySelector("focal-upload");
+        if (kind === "paste") {
+            widget.focus();
+            const paste = { clipboardData: transfer, bubbles: true };
+            widget.dispatchEvent(new ClipboardEvent("paste", paste));
+        } else {
+            const zone = widget.shadowRoot.querySelector(".zone");
+            const drag = { dataTransfer: transfer, bubbles: true, cancelable: true };
+            zone.dispatchEvent(new DragEvent("dragover", drag));
+            zone.dispatchEvent(new DragEvent("drop", drag));
+        }
+    }"""
+    with site() as running:
+        open_page(page, running)
+        page.route(
+            "**/photo/*",
+            lambda route: route.fulfill(
+                body=(PHOTOS / route.request.url.rsplit("/", 1)[-1]).read_bytes(),
+                content_type="image/jpeg",
+            ),
+        )
+        page.evaluate(hand_over, ["paste", "opencv-doc__fruits.jpg"])
+        page.evaluate(hand_over, ["drop", "imgaug__quokka.jpg"])
+        successes = wait_for(page, "success", 2)
+    assert sorted(s["filename"] for s in successes) == [
+        "imgaug__quokka.jpg",
+        "opencv-doc__fruits.jpg",
+    ]
+
+
+def test_a_large_photo_is_shrunk_upright_before_upload(site: Callable[..., Any], page: Any) -> None:
+    # Stored 600×300 with EXIF orientation 6 (turn 90° clockwise): shown 300×600, its red
+    # corner at the top right.
+    image = marked(600, 300).copy()
+    image.set_type(pyvips.GValue.gint_type, "orientation", 6)
+    photo = image.jpegsave_buffer(Q=90)
+    with site() as running:
+        open_page(page, running)
+        page.locator("focal-upload").evaluate(
+            "(element) => element.setAttribute('downscale', '150')"
+        )
+        page.locator("focal-upload input[type=file]").set_input_files(
+            {"name": "turned.jpg", "mimeType": "image/jpeg", "buffer": photo}
+        )
+        [success] = wait_for(page, "success", 1)
+        stored = decode(running.images().hosted.image(success["id"]).bytes())
+    assert (success["width"], success["height"]) == (75, 150)
+    assert (stored.width, stored.height) == (75, 150)
+    assert stored.get_typeof("orientation") == 0 or stored.get("orientation") == 1
+    assert red_corner(stored) == "top-right"
+
+
+def test_the_module_and_the_classic_build_load_as_modules(
+    site: Callable[..., Any], page: Any
+) -> None:
+    with site() as running:
+        page.goto(running.url + "/nothing-here")
+        focal = running.proxy_url
+        module = page.evaluate(
+            "async (url) => { const m = await import(url);"
+            " return [m.VERSION, m.FocalUploadElement === customElements.get('focal-upload')]; }",
+            f"{focal}/widget/v1/focal-upload.mjs",
+        )
+        page.goto(running.url + "/nothing-here")
+        page.add_script_tag(url=f"{focal}/widget/v1/focal-upload.js", type="module")
+        defined = page.evaluate("customElements.whenDefined('focal-upload').then(() => true)")
+    assert module == ["1.0.0", True]
+    assert defined

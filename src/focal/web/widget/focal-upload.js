@@ -229,6 +229,7 @@ class FocalUploadElement extends HTMLElement {
   #limits = null; // a promise of the server's limits, or of null when none are known
   #limitsFrom = null;
   #running = 0;
+  #known = null; // the server's limits once fetched, for the hint
 
   constructor() {
     super();
@@ -274,6 +275,10 @@ class FocalUploadElement extends HTMLElement {
 
   connectedCallback() {
     this.#render();
+    this.#serverLimits(null).then((limits) => {
+      this.#known = limits;
+      this.#render();
+    });
   }
 
   attributeChangedCallback() {
@@ -351,7 +356,7 @@ class FocalUploadElement extends HTMLElement {
   #add(file) {
     const item = { key: nextKey++, file, body: file, state: "waiting", loaded: 0, id: null };
     item.element = document.createElement("li");
-    item.element.part = "item";
+    item.element.setAttribute("part", "item");
     item.element.innerHTML = `
       <img class="preview" part="preview" alt="">
       <div>
@@ -444,10 +449,10 @@ class FocalUploadElement extends HTMLElement {
         item.body = new File([blob], renamed(file.name, blob.type), { type: blob.type });
         item.width = width;
         item.height = height;
-      } else if (limits && (bitmap.width * bitmap.height > limits.maxPixels || Math.max(bitmap.width, bitmap.height) > limits.maxSide)) {
+      } else if (limits && (item.width * item.height > limits.maxPixels || Math.max(item.width, item.height) > limits.maxSide)) {
         bitmap.close();
         throw new UploadError(
-          `${bitmap.width}×${bitmap.height} pixels is over the limit ` +
+          `${item.width}×${item.height} pixels is over the limit ` +
             `(${limits.maxPixels.toLocaleString("en")} pixels, ${limits.maxSide.toLocaleString("en")} per side)`,
         );
       }
@@ -668,9 +673,11 @@ class FocalUploadElement extends HTMLElement {
   #render() {
     const hint = [];
     const accept = this.getAttribute("accept");
-    if (accept) hint.push(accept.replaceAll(",", ", "));
-    const maxSize = this.#number("max-size");
-    if (maxSize) hint.push(`up to ${formatBytes(maxSize)} each`);
+    const limits = this.#known;
+    if (accept && accept !== "image/*") hint.push(accept.replaceAll(",", ", "));
+    else if (limits && limits.types) hint.push(limits.types.map((type) => type.split("/")[1].toUpperCase()).join(", "));
+    const maxSize = Math.min(...[this.#number("max-size"), limits && limits.maxBytes].filter(Boolean));
+    if (Number.isFinite(maxSize)) hint.push(`up to ${formatBytes(maxSize)} each`);
     this.#root.querySelector(".hint").textContent = hint.join(" · ");
     this.#input.accept = accept || "image/*";
     this.#input.multiple = this.hasAttribute("multiple");
