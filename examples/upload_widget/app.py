@@ -9,17 +9,21 @@ one-time upload URL with its token (`POST /images/v2/direct_upload`), and answer
 shown with the `face` variant, a square crop centred on the faces (`gravity=face`), which
 the app creates at start-up.
 
-Settings (environment): FOCAL_URL (default http://127.0.0.1:8080), FOCAL_TOKEN (an API
-token of that server, required), FOCAL_PUBLIC_URL (Focal's address as browsers reach it,
-default FOCAL_URL), HOST and PORT (of this app, default 127.0.0.1:8000).
+Run alone it starts a Focal server of its own beside it (port FOCAL_PORT, default 8080,
+data in ./upload-widget-data) with a token made for the run. Settings (environment):
+FOCAL_URL and FOCAL_TOKEN (an existing Focal server and an API token of it),
+FOCAL_PUBLIC_URL (Focal's address as browsers reach it, default FOCAL_URL), HOST and PORT
+(of this app, default 127.0.0.1:8000).
 """
 
 from __future__ import annotations
 
+import asyncio
 import html
 import json
 import os
 import secrets
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -148,16 +152,45 @@ async def _file_facts(request: Request) -> dict[str, Any]:
     return {key: facts[key] for key in ("filename", "type", "size") if key in facts}
 
 
+async def serve_with_focal(host: str, port: int, focal_port: int) -> None:
+    """This app and, beside it, a Focal server of its own (data in ./upload-widget-data),
+    with a token made for this run: one command to try the widget."""
+    import uvicorn
+
+    from focal.config import load_settings
+    from focal.server import create_app as create_focal
+
+    token = secrets.token_urlsafe(24)
+    settings = load_settings(
+        api_tokens=(token,), data_dir=Path("upload-widget-data"), host=host, port=focal_port
+    )
+    focal = uvicorn.Server(uvicorn.Config(create_focal(settings), host=host, port=focal_port))
+    focal_task = asyncio.create_task(focal.serve())
+    while not focal.started:  # the app's start-up calls Focal
+        if focal_task.done():
+            return await focal_task
+        await asyncio.sleep(0.05)
+    app = create_app(f"http://{host}:{focal_port}", token)
+    try:
+        await uvicorn.Server(uvicorn.Config(app, host=host, port=port)).serve()
+    finally:
+        focal.should_exit = True
+        await focal_task
+
+
 def main() -> None:
     import uvicorn
 
-    token = os.environ.get("FOCAL_TOKEN")
-    if not token:
-        raise SystemExit("set FOCAL_TOKEN to an API token of the Focal server")
-    focal_url = os.environ.get("FOCAL_URL", "http://127.0.0.1:8080")
-    app = create_app(focal_url, token, os.environ.get("FOCAL_PUBLIC_URL"))
     host = os.environ.get("HOST", "127.0.0.1")
-    uvicorn.run(app, host=host, port=int(os.environ.get("PORT", "8000")))
+    port = int(os.environ.get("PORT", "8000"))
+    focal_url, token = os.environ.get("FOCAL_URL"), os.environ.get("FOCAL_TOKEN")
+    if not focal_url:
+        asyncio.run(serve_with_focal(host, port, int(os.environ.get("FOCAL_PORT", "8080"))))
+        return
+    if not token:
+        raise SystemExit("set FOCAL_TOKEN to an API token of the Focal server at FOCAL_URL")
+    app = create_app(focal_url, token, os.environ.get("FOCAL_PUBLIC_URL"))
+    uvicorn.run(app, host=host, port=port)
 
 
 if __name__ == "__main__":
