@@ -323,7 +323,7 @@ class FocalUploadElement extends HTMLElement {
       const taken = this.#items.filter((other) => !["refused", "cancelled"].includes(other.state));
       const maxFiles = this.#number("max-files");
       if (maxFiles && taken.length > maxFiles) {
-        this.#refuse(item, new UploadError(`at most ${maxFiles} files can be uploaded here`));
+        this.#refuse(item, new UploadError(`at most ${maxFiles} file${maxFiles === 1 ? "" : "s"} can be uploaded here`));
         continue;
       }
       this.#start(item);
@@ -409,6 +409,7 @@ class FocalUploadElement extends HTMLElement {
       if (!item.controller.signal.aborted) this.#refuse(item, error);
       return;
     }
+    if (item.controller.signal.aborted) return; // cancelled while being checked
     this.#set(item, "waiting", "Waiting…");
     this.#progress(item);
     while (this.#running >= PARALLEL_UPLOADS) {

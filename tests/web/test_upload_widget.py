@@ -33,6 +33,9 @@ for (const type of {json.dumps(EVENTS)}) {{
     window.focalEvents.push({{ type, detail: JSON.parse(JSON.stringify(event.detail)) }}));
 }}
 """
+# How long a test waits for what the page does: long, as the machine may be busy (waits end
+# as soon as the page gets there; no test measures time).
+WAIT_MS = 60_000
 HOP_HEADERS = {"content-length", "transfer-encoding", "content-encoding", "connection"}
 
 
@@ -99,8 +102,9 @@ class Site:
 @pytest.fixture
 def site(start_server: Callable[..., RunningServer]) -> Callable[..., Any]:
     @contextmanager
-    def open_site(fail_uploads: int = 0, **settings: Any) -> Iterator[Site]:
-        focal = start_server(api_tokens=(TOKEN,), **settings)
+    def open_site(fail_uploads: int = 0, faces: bool = False, **settings: Any) -> Iterator[Site]:
+        # The face model loads only for the test that shows the face-cropped results.
+        focal = start_server(api_tokens=(TOKEN,), detector_warm_start=faces, **settings)
         proxy = Proxy(focal.url, fail_uploads)
         with serving(proxy.app()) as (proxy_url, _):
             app = load_example().create_app(proxy_url, TOKEN)
@@ -116,9 +120,13 @@ def photo_path(name: str) -> Path:
     return path
 
 
-def open_page(page: Any, site: Site, path: str = "/") -> None:
+def open_page(page: Any, site: Site, faces: bool = False) -> None:
+    """The example's page, recording the widget's events; without `faces` the gallery's
+    face-cropped images are not asked for (no face detection runs)."""
+    if not faces:
+        page.route("**/images/*/face", lambda route: route.abort())
     page.add_init_script(RECORD_EVENTS)
-    page.goto(site.url + path)
+    page.goto(site.url)
     page.wait_for_function("customElements.get('focal-upload') !== undefined")
 
 
@@ -134,6 +142,7 @@ def wait_for(page: Any, kind: str, count: int) -> list[dict[str, Any]]:
     page.wait_for_function(
         "([type, count]) => window.focalEvents.filter(e => e.type === type).length >= count",
         arg=[f"focal-upload-{kind}", count],
+        timeout=WAIT_MS,
     )
     return events(page, kind)
 
@@ -143,14 +152,15 @@ def test_several_photos_upload_from_another_origin_with_progress(
 ) -> None:
     names = ["grace_hopper", "single_face", "chelsea"]
     paths = [photo_path(name) for name in names]
-    with site() as running:
-        open_page(page, running)
+    with site(faces=True) as running:
+        open_page(page, running, faces=True)
         page.locator("focal-upload input[type=file]").set_input_files([str(p) for p in paths])
         successes = wait_for(page, "success", 3)
         # Each shown with the face-cropped variant, delivered by Focal.
         page.wait_for_function(
             "[...document.querySelectorAll('#gallery img')]"
-            ".filter(img => img.complete && img.naturalWidth === 240).length === 3"
+            ".filter(img => img.complete && img.naturalWidth === 240).length === 3",
+            timeout=WAIT_MS,
         )
         screenshot(page, "upload-widget")
         stored = {s["filename"]: running.images().hosted.image(s["id"]).bytes() for s in successes}
@@ -345,3 +355,52 @@ def test_the_module_and_the_classic_build_load_as_modules(
         defined = page.evaluate("customElements.whenDefined('focal-upload').then(() => true)")
     assert module == ["1.0.0", True]
     assert defined
+
+
+def test_an_upload_waiting_to_be_tried_again_can_be_cancelled_then_retried(
+    site: Callable[..., Any], page: Any
+) -> None:
+    with site(fail_uploads=1) as running:
+        open_page(page, running)
+        widget = page.locator("focal-upload")
+        widget.evaluate("(element) => element.setAttribute('retry-delay', '60000')")
+        page.locator("focal-upload input[type=file]").set_input_files(str(photo_path("fruits")))
+        wait_for(page, "error", 1)  # the failed first try: the next is a minute away
+        status = page.locator("focal-upload li .status")
+        waiting = status.text_content()
+        page.get_by_role("button", name="Cancel upload of opencv-doc__fruits.jpg").click()
+        cancelled = status.text_content()
+        page.get_by_role("button", name="Retry upload of opencv-doc__fruits.jpg").click()
+        [success] = wait_for(page, "success", 1)
+        authorized = running.proxy.requests("POST", "/images/v2/direct_upload")
+        stored = running.images().hosted.image(success["id"]).bytes()
+    assert waiting == "busy; trying again in 60 s"
+    assert cancelled == "Cancelled"
+    assert authorized == 2  # a retry by hand asks for a new one-time URL
+    assert stored == photo_path("fruits").read_bytes()
+
+
+def test_max_files_and_a_single_file_are_kept_to(site: Callable[..., Any], page: Any) -> None:
+    files = [str(photo_path(name)) for name in ("camera", "rocket", "fruits")]
+    with site() as running:
+        open_page(page, running)
+        widget = page.locator("focal-upload")
+        widget.evaluate("(element) => element.setAttribute('max-files', '2')")
+        page.locator("focal-upload input[type=file]").set_input_files(files)
+        wait_for(page, "success", 2)
+        [refusal] = wait_for(page, "error", 1)
+        widget.evaluate(
+            "(element) => { element.removeAttribute('max-files');"
+            " element.removeAttribute('multiple'); }"
+        )
+        multiple = page.locator("focal-upload input[type=file]").evaluate("(i) => i.multiple")
+        live = widget.evaluate(
+            "(element) => { element.addFiles([new File(['a'], 'a.jpg'), new File(['b'], 'b.jpg')]);"
+            " return element.shadowRoot.querySelector('[role=status]').textContent; }"
+        )
+        names = page.locator("focal-upload li .name").all_text_contents()
+    assert refusal["filename"] == "opencv-doc__fruits.jpg"
+    assert refusal["message"] == "at most 2 files can be uploaded here"
+    assert multiple is False
+    assert live == "Only one file at a time: 1 left out."
+    assert names[-1] == "a.jpg" and "b.jpg" not in names
