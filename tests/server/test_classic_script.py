@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from focal.server.classic_script import classic_script
-from focal.server.widget_routes import WIDGET_SOURCE
+from focal.server.widget_routes import CLASSIC_PATH, WIDGET_SOURCE
 
 MODULE = """const SCRIPT_URL = import.meta.url;
 class Thing {}
@@ -15,17 +15,18 @@ export { Thing };
 
 
 def test_the_export_goes_and_the_script_url_comes_from_the_script_element() -> None:
-    built = classic_script(MODULE)
+    built = classic_script(MODULE, "/thing.js")
     assert built == (
         '(() => {\n"use strict";\n'
-        'const SCRIPT_URL = ((document.currentScript && document.currentScript.src) || "");\n'
+        "const SCRIPT_URL = ((document.currentScript && document.currentScript.src) || "
+        """(document.querySelector('script[src*="/thing.js"]') || {}).src || "");\n"""
         "class Thing {}\n"
         "})();\n"
     )
 
 
 def test_the_widget_builds_without_module_syntax() -> None:
-    built = classic_script(WIDGET_SOURCE.read_text())
+    built = classic_script(WIDGET_SOURCE.read_text(), CLASSIC_PATH)
     assert "import.meta" not in built
     assert not [line for line in built.splitlines() if line.startswith(("export", "import"))]
     # Everything but the two rewritten lines is the module's own text.
@@ -46,5 +47,5 @@ def test_the_widget_builds_without_module_syntax() -> None:
 )
 def test_module_syntax_it_cannot_rewrite_is_refused(source: str, problem: str) -> None:
     with pytest.raises(ValueError) as raised:
-        classic_script(source)
+        classic_script(source, "/a.js")
     assert problem in str(raised.value)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from conftest import RunningServer
 from focal.pipeline.source import ACCEPTED_FORMATS
 from focal.server.classic_script import classic_script
-from focal.server.widget_routes import WIDGET_SOURCE
+from focal.server.widget_routes import CLASSIC_PATH, WIDGET_SOURCE
 
 
 def test_the_classic_build_is_served_cacheable_to_any_origin(
@@ -20,7 +20,7 @@ def test_the_classic_build_is_served_cacheable_to_any_origin(
         assert response.headers["content-type"] == "text/javascript; charset=utf-8"
         assert response.headers["cache-control"] == "public, max-age=604800"
         assert response.headers["access-control-allow-origin"] == "*"
-        assert response.text == classic_script(WIDGET_SOURCE.read_text())
+        assert response.text == classic_script(WIDGET_SOURCE.read_text(), CLASSIC_PATH)
         assert 'customElements.define("focal-upload"' in response.text
         etag = response.headers["etag"]
         again = client.get("/widget/v1/focal-upload.js", headers={"If-None-Match": etag})

@@ -16,13 +16,18 @@ import re
 _EXPORT_LINE = re.compile(r"^export \{[\w\s,]+\};?[ \t]*$", re.MULTILINE)
 _MODULE_SYNTAX = re.compile(r"^\s*(import|export)\b", re.MULTILINE)
 _IMPORT_META_URL = "import.meta.url"
-# In a classic script the URL of the <script> element running it; none when a page loaded
-# this build as a module (`document.currentScript` is null there).
-_SCRIPT_URL = '((document.currentScript && document.currentScript.src) || "")'
+# In a classic script the URL of the <script> element running it. A page that loaded this
+# build as a module has no `document.currentScript`: then the first script element whose
+# address names `script_name`, if any.
+_SCRIPT_URL = (
+    "((document.currentScript && document.currentScript.src) || "
+    '(document.querySelector(\'script[src*="{name}"]\') || {{}}).src || "")'
+)
 
 
-def classic_script(module_source: str) -> str:
-    """The classic-script build of `module_source`: one `export { ... };` line, no imports."""
+def classic_script(module_source: str, script_name: str) -> str:
+    """The classic-script build of `module_source`: one `export { ... };` line, no imports;
+    `script_name` is the build's file name, which finds its script element in a module."""
     exports = _EXPORT_LINE.findall(module_source)
     if len(exports) != 1:
         raise ValueError(
@@ -37,5 +42,5 @@ def classic_script(module_source: str) -> str:
             f"line {line} of the module is an {leftover.group(1)}, which a classic script "
             "cannot hold",
         )
-    body = body.replace(_IMPORT_META_URL, _SCRIPT_URL)
+    body = body.replace(_IMPORT_META_URL, _SCRIPT_URL.format(name=script_name))
     return f'(() => {{\n"use strict";\n{body.rstrip()}\n}})();\n'

@@ -31,6 +31,7 @@ from focal.web import ASSETS
 # them).
 router = APIRouter(include_in_schema=False)
 WIDGET_SOURCE = ASSETS / "widget" / "focal-upload.js"
+CLASSIC_PATH = "/widget/v1/focal-upload.js"
 JAVASCRIPT = "text/javascript; charset=utf-8"
 SCRIPT_CACHE = "public, max-age=604800"  # a week, then a revalidation by ETag
 LIMITS_CACHE = "public, max-age=300"  # settings change only with a restart
@@ -55,7 +56,7 @@ def module_script() -> Script:
 
 @functools.cache
 def classic_build() -> Script:
-    return Script.of(classic_script(WIDGET_SOURCE.read_text(encoding="utf-8")))
+    return Script.of(classic_script(WIDGET_SOURCE.read_text(encoding="utf-8"), CLASSIC_PATH))
 
 
 def script_response(request: Request, script: Script) -> Response:
@@ -74,7 +75,7 @@ class UploadLimits(BaseModel):
     types: list[str]
 
 
-@get_and_head(router, "/widget/v1/focal-upload.js", response_class=Response)
+@get_and_head(router, CLASSIC_PATH, response_class=Response)
 async def widget_classic(request: Request) -> Response:
     """The `<focal-upload>` element, for `<script src>` and `<script type="module">`."""
     return script_response(request, classic_build())

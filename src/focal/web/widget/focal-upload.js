@@ -228,7 +228,8 @@ class FocalUploadElement extends HTMLElement {
   #items = [];
   #limits = null; // a promise of the server's limits, or of null when none are known
   #limitsFrom = null;
-  #running = 0;
+  #running = 0; // uploads being sent; `#slots` says when one ends
+  #slots = new EventTarget();
   #known = null; // the server's limits once fetched, for the hint
 
   constructor() {
@@ -413,7 +414,7 @@ class FocalUploadElement extends HTMLElement {
     this.#set(item, "waiting", "Waiting…");
     this.#progress(item);
     while (this.#running >= PARALLEL_UPLOADS) {
-      await new Promise((resolve) => this.addEventListener("focal-upload-slot", resolve, { once: true }));
+      await new Promise((resolve) => this.#slots.addEventListener("free", resolve, { once: true }));
     }
     if (item.controller.signal.aborted) return;
     this.#running += 1;
@@ -421,7 +422,7 @@ class FocalUploadElement extends HTMLElement {
       await this.#send(item);
     } finally {
       this.#running -= 1;
-      this.dispatchEvent(new Event("focal-upload-slot"));
+      this.#slots.dispatchEvent(new Event("free"));
     }
   }
 
