@@ -248,6 +248,10 @@ def test_a_file_over_the_servers_limits_is_refused_before_it_is_sent(
 
 
 def test_the_widget_is_used_with_the_keyboard_alone(site: Callable[..., Any], page: Any) -> None:
+    choosers: list[Any] = []
+    # A listener for the whole test keeps Chromium's file choosers intercepted between the
+    # two waits for one below (each wait alone turns interception on and off again).
+    page.on("filechooser", lambda chooser: choosers.append(chooser))
     with site() as running:
         open_page(page, running)
         page.keyboard.press("Tab")
@@ -274,6 +278,7 @@ def test_the_widget_is_used_with_the_keyboard_alone(site: Callable[..., Any], pa
         back_on_zone = zone.evaluate("(zone) => zone.getRootNode().activeElement === zone")
         with page.expect_file_chooser():
             page.keyboard.press(" ")  # Space opens the picker too
+        assert len(choosers) == 2
         labels = page.locator("focal-upload progress").evaluate_all(
             "(bars) => bars.map((bar) => bar.getAttribute('aria-label'))"
         )
@@ -409,3 +414,37 @@ def test_max_files_and_a_single_file_are_kept_to(site: Callable[..., Any], page:
     assert multiple is False
     assert live == "Only one file at a time: 1 left out."
     assert names[-1] == "a.jpg" and "b.jpg" not in names
+
+
+def test_a_bundled_module_learns_the_limits_from_the_first_upload_url(
+    site: Callable[..., Any], page: Any
+) -> None:
+    # As an application's bundle serves it: from its own origin, not beside Focal's limits.
+    module = (Path(__file__).resolve().parents[2] / "widget" / "focal-upload.js").read_text()
+    with site(hosted_max_bytes=200_000) as running:
+        page.route(
+            "**/bundle/focal-upload.js",
+            lambda route: route.fulfill(body=module, content_type="text/javascript"),
+        )
+        page.add_init_script(RECORD_EVENTS)
+        page.request.get(running.url + "/")  # the session cookie, in the page's context
+        page.goto(running.url + "/nothing-here")
+        page.add_script_tag(url=running.url + "/bundle/focal-upload.js", type="module")
+        page.evaluate(
+            "customElements.whenDefined('focal-upload').then(() => {"
+            " const element = document.createElement('focal-upload');"
+            " element.setAttribute('authorize-url', '/api/authorize-upload');"
+            " element.setAttribute('multiple', '');"
+            " document.body.append(element); })"
+        )
+        input_ = page.locator("focal-upload input[type=file]")
+        input_.set_input_files(str(photo_path("coffee")))  # 467 kB
+        [first] = wait_for(page, "error", 1)
+        input_.set_input_files(str(photo_path("astronaut")))  # 792 kB
+        second = wait_for(page, "error", 2)[1]
+        authorized = running.proxy.requests("POST", "/images/v2/direct_upload")
+        uploaded = running.proxy.requests("POST", "/upload/")
+    assert first["message"] == "455.8 KB is over the 195.3 KB limit" and first["refused"]
+    assert second["message"] == "773.0 KB is over the 195.3 KB limit"
+    assert authorized == 1  # the first was authorized before the limits were known
+    assert uploaded == 0  # neither was sent

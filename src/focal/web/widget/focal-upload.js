@@ -430,6 +430,7 @@ class FocalUploadElement extends HTMLElement {
    * too large when the element may (`downscale`). */
   async #check(item, limits) {
     const file = item.file;
+    item.limitsChecked = Boolean(limits);
     const accept = this.getAttribute("accept") || "image/*";
     if (!accepts(accept, file) || (limits && limits.types && file.type && !limits.types.includes(file.type))) {
       const kinds = limits && limits.types ? limits.types.map((type) => type.split("/")[1].toUpperCase()).join(", ") : accept;
@@ -479,10 +480,16 @@ class FocalUploadElement extends HTMLElement {
           const grant = await this.#authorize(item, signal);
           item.uploadURL = grant.uploadURL;
           item.id = grant.id || null;
-          if (!this.#limitsFrom) {
-            // Limits learned only now, from the server the URL points to: checked before
-            // the bytes go.
-            await this.#check(item, await this.#serverLimits(new URL(grant.uploadURL, location.href).origin));
+          if (!item.limitsChecked) {
+            // The server's limits learned only now, from where the URL points: checked
+            // before the bytes go.
+            const limits = await this.#serverLimits(new URL(grant.uploadURL, location.href).origin);
+            try {
+              if (limits) await this.#check(item, limits);
+            } catch (refusal) {
+              this.#refuse(item, refusal); // the unused URL expires on its own
+              return;
+            }
           }
         }
         const result = await this.#upload(item, signal);
@@ -594,6 +601,7 @@ class FocalUploadElement extends HTMLElement {
   #serverLimits(origin) {
     let url = this.getAttribute("limits-url");
     if (!url && SCRIPT_URL && SERVED_PATH.test(new URL(SCRIPT_URL).pathname)) url = new URL("limits", SCRIPT_URL).href;
+    if (!url && !origin && this.#limitsFrom) return this.#limits; // learned from an upload URL
     if (!url && origin) url = `${origin}/widget/v1/limits`;
     if (!url) return Promise.resolve(null);
     if (this.#limitsFrom !== url) {
