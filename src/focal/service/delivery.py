@@ -187,7 +187,9 @@ class DeliveryService:
             note(gravity=cached.headers.get("Focal-Gravity"))
             return Delivery(200, {**headers, "Content-Type": cached.content_type}, cached.body)
         note(cache="coalesced" if key in self._making else "miss")
-        make = functools.partial(self._make, key, identity, options, hints, resolved, metered_key)
+        make = functools.partial(
+            self._make, key, identity, options, hints, resolved, metered_key
+        )
         try:
             made = await self._making.run(key, make)
         except FocalError as error:
