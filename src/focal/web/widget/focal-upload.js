@@ -217,7 +217,7 @@ let nextKey = 1;
 /** The `<focal-upload>` element. Attributes: authorize-url (required), accept, max-size,
  * max-files, multiple, downscale, quality, retries, retry-delay, limits-url, disabled. */
 class FocalUploadElement extends HTMLElement {
-  static observedAttributes = ["accept", "max-size", "multiple", "disabled"];
+  static observedAttributes = ["accept", "max-size", "multiple", "disabled", "label"];
 
   #root;
   #zone;
