@@ -27,3 +27,9 @@ def header_value(text: str, limit: int = HEADER_VALUE_MAX) -> str:
 def url_header_value(url: str, limit: int = 8 * HEADER_VALUE_MAX) -> str:
     """A URL or path as a header value (Location): what a URL cannot hold is %-escaped."""
     return header_value(quote(url, safe=_URL_SAFE), limit)
+
+
+def etag_matches(if_none_match: str, etag: str) -> bool:
+    """Whether an If-None-Match header names `etag` (weakly compared, as GET is) or `*`."""
+    candidates = [item.strip().removeprefix("W/") for item in if_none_match.split(",")]
+    return "*" in candidates or etag in candidates

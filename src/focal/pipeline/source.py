@@ -21,6 +21,8 @@ _LOADERS = {
     "tiffload": "image/tiff",
 }  # not svgload: libvips marks it untrusted, so block_untrusted refuses SVG before we see it
 ANIMATED_FORMATS = ("image/gif", "image/webp")
+# Every format an original may be in, as a page's file checks name them.
+ACCEPTED_FORMATS = (*_LOADERS.values(), "image/heic")
 
 
 @dataclass(frozen=True)

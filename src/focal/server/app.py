@@ -33,6 +33,7 @@ from focal.server.openapi import get_and_head, published_schema
 from focal.server.readiness import ReadinessParts, readiness
 from focal.server.state import parts_of
 from focal.server.usage_api import router as usage_api
+from focal.server.widget_routes import router as widget_routes
 from focal.service.metering import Clock
 from focal.service.parts import Parts, build_parts
 
@@ -165,6 +166,7 @@ def create_app(settings: Settings | None = None, clock: Clock = now_micros) -> F
     app.include_router(images_api)
     app.include_router(hosted_api)
     app.include_router(usage_api)
+    app.include_router(widget_routes)
 
     @get_and_head(app, "/images/{path:path}/", include_in_schema=False)
     @get_and_head(app, "/cdn-cgi/imagedelivery/{path:path}/", include_in_schema=False)

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from focal.config import Settings
 from focal.errors import ErrorKind, FocalError
-from focal.header_values import header_value
+from focal.header_values import etag_matches, header_value
 from focal.options import Options, canonical, parse_options
 from focal.pipeline import Limits, probe
 from focal.request_context import note
@@ -69,11 +69,6 @@ def _describe_gravity(lookup: FaceLookup) -> str:
     if not lookup.faces:
         return 'center; reason="no face found"'
     return f"face; faces={len(lookup.faces)}; from={lookup.origin}"
-
-
-def _etag_matches(header: str, etag: str) -> bool:
-    candidates = [item.strip().removeprefix("W/") for item in header.split(",")]
-    return "*" in candidates or etag in candidates
 
 
 class DeliveryService:
@@ -176,7 +171,7 @@ class DeliveryService:
         vary = self._vary(options)
         if vary:
             common["Vary"] = vary
-        if _etag_matches(headers.get("if-none-match", ""), _etag(identity)):
+        if etag_matches(headers.get("if-none-match", ""), _etag(identity)):
             note(cache="not-modified")
             return Delivery(304, {**common, "ETag": _etag(identity)})
         key = result_key(identity)
@@ -192,7 +187,9 @@ class DeliveryService:
             note(gravity=cached.headers.get("Focal-Gravity"))
             return Delivery(200, {**headers, "Content-Type": cached.content_type}, cached.body)
         note(cache="coalesced" if key in self._making else "miss")
-        make = functools.partial(self._make, key, identity, options, hints, resolved, metered_key)
+        make = functools.partial(
+            self._make, key, identity, options, hints, resolved, metered_key
+        )
         try:
             made = await self._making.run(key, make)
         except FocalError as error:
