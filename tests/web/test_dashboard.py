@@ -21,15 +21,18 @@ Shot = Callable[[Any, str], Path]
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    """One server for the module: the face detector starts once."""
-    settings = server_settings(tmp_path_factory.mktemp("dashboard"), api_tokens=(TOKEN,))
+    """One server for the module: the face detector starts once, when faces are first asked
+    for (not at start-up, which would compete with the first tests for the CPU)."""
+    settings = server_settings(
+        tmp_path_factory.mktemp("dashboard"), api_tokens=(TOKEN,), detector_warm_start=False
+    )
     with running_server(settings) as running:
         yield running
 
 
 @pytest.fixture
 def api(server: RunningServer) -> Iterator[httpx.Client]:
-    with server.client(headers=AUTH) as client:
+    with httpx.Client(base_url=server.url, headers=AUTH, timeout=120) as client:
         yield client
 
 
@@ -46,6 +49,8 @@ def upload(api: httpx.Client, name: str, image_id: str | None, **fields: str) ->
 
 
 def sign_in(page: Any, server: RunningServer, hash_: str = "") -> None:
+    # Patient: the machine running the tests may be busy; nothing here asserts on time.
+    page.set_default_timeout(60_000)
     page.goto(f"{server.url}/dashboard{hash_}")
     page.fill("#token", TOKEN)
     page.click("button[type=submit]")
@@ -54,7 +59,7 @@ def sign_in(page: Any, server: RunningServer, hash_: str = "") -> None:
 
 def image_loaded(page: Any, selector: str) -> None:
     page.wait_for_function(
-        "s => { const i = document.querySelector(s); return i && i.complete && i.naturalWidth > 0 }",
+        "s => { const i = document.querySelector(s); return i?.complete && i.naturalWidth > 0 }",
         arg=selector,
     )
 
@@ -79,6 +84,24 @@ def test_sign_in_keeps_the_token_in_this_tab_only(
     assert page.evaluate("Object.values(sessionStorage)") == [TOKEN]
     assert page.evaluate("localStorage.length") == 0
     assert TOKEN not in page.evaluate("document.cookie")
+    # The grant the upload widget's authorize-url relies on: this browser's cookie mints a
+    # one-time upload URL, which takes a file.
+    minted = page.evaluate(
+        """async () => {
+            const minted = await fetch('/dashboard/authorize-upload', {method: 'POST'});
+            const {id, uploadURL} = await minted.json();
+            const form = new FormData();
+            const token = Object.values(sessionStorage)[0];
+            const headers = {Authorization: `Bearer ${token}`};
+            const photo = await (await fetch('/images/v1/grid/biden/blob', {headers})).blob();
+            form.append('file', photo, 'again.jpg');
+            const sent = await fetch(uploadURL, {method: 'POST', body: form});
+            return {id, status: sent.status};
+        }"""
+    )
+    assert minted["status"] == 200
+    stored = result(api.get(f"/images/v1/{minted['id']}"))
+    assert stored["filename"] == "again.jpg" and "draft" not in stored
     # A reload stays signed in; a new tab (a new context here) does not.
     page.reload()
     page.wait_for_selector("nav[aria-label=Dashboard]")
@@ -217,17 +240,23 @@ def test_usage_charts_are_drawn_with_the_days_data(
 ) -> None:
     upload(api, "chelsea", "usage/chelsea")
     result(api.patch("/images/v1/config", json={"flexible_variants": True}))
+    (server.origin / "chelsea.png").write_bytes(read_photo("chelsea"))
     for width in (50, 60):
         assert httpx.get(f"{server.url}/images/usage/chelsea/width={width}").status_code == 200
+        made = httpx.get(f"{server.url}/cdn-cgi/image/width={width}/chelsea.png", timeout=120)
+        assert made.status_code == 200
     sign_in(page, server, "#/usage")
     page.wait_for_selector('figure.chart[data-series="deliveries"] canvas')
     for series in ("unique_transformations", "deliveries", "images_stored", "cost"):
         chart = page.query_selector(f'figure.chart[data-series="{series}"]')
         assert chart is not None and chart.query_selector("canvas") is not None
-    delivered = page.get_attribute('figure.chart[data-series="deliveries"]', "data-points")
-    assert int(delivered or 0) >= 1
+    for series in ("unique_transformations", "deliveries", "images_stored"):
+        drawn = page.get_attribute(f'figure.chart[data-series="{series}"]', "data-points")
+        assert int(drawn or 0) >= 1, series
     report = api.get("/usage").json()
-    assert str(report["total"]["deliveries"]) in page.inner_text("dl.totals")
+    totals = page.inner_text("dl.totals")
+    assert str(report["total"]["deliveries"]) in totals
+    assert str(report["total"]["unique_transformations"]) in totals
     screenshot(page, "usage")
 
 
@@ -249,7 +278,10 @@ def test_the_playground_shows_the_url_it_loads(
     shown = page.get_attribute("#playground-url", "data-url")
     assert shown == page.get_attribute("#playground-result", "data-url")
     assert page.inner_text("#playground-url") == server.url + shown
-    assert shown == "/images/playground/face/width=200,height=150,fit=cover,gravity=face,zoom=0.5,quality=85"
+    assert (
+        shown
+        == "/images/playground/face/width=200,height=150,fit=cover,gravity=face,zoom=0.5,quality=85"
+    )
     size = page.evaluate(
         "[document.querySelector('#playground-result').naturalWidth,"
         " document.querySelector('#playground-result').naturalHeight]"

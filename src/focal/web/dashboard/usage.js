@@ -64,10 +64,10 @@ class FocalUsage extends HTMLElement {
       h("dt", {}, "Cost"), h("dd", {}, `${total("cost").toFixed(2)} (at ${price} per 1,000 transformations)`),
     );
     this.status.show(`${report.from} to ${report.to}, UTC days.`);
-    const width = Math.max(320, Math.min(560, this.charts.clientWidth / 2 - 24 || 520));
     this.plots = SERIES.map(([name, label, color]) => {
       const box = h("figure", { class: "chart card", "data-series": name, "data-points": String(days.filter((entry) => entry[name]).length) });
       this.charts.append(box);
+      const width = Math.max(280, box.clientWidth - 34); // the card's inside: padding and border
       const values = days.map((entry) => entry[name]);
       return new uPlot(
         {
