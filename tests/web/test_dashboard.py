@@ -130,6 +130,8 @@ def test_image_details_faces_metadata_and_delete(
     server: RunningServer, api: httpx.Client, page: Any, screenshot: Shot
 ) -> None:
     image = upload(api, "multi_face", "people/group", metadata='{"team": "a"}')
+    avatar = {"width": 160, "height": 160, "fit": "cover", "gravity": "face", "zoom": 0.2}
+    result(api.post("/images/v1/variants", json={"id": "avatar", "options": avatar}))
     faces = result(api.get("/images/v1/people/group/faces"))["faces"]
     assert len(faces) >= 2
     sign_in(page, server, "#/images/people%2Fgroup")
@@ -139,9 +141,13 @@ def test_image_details_faces_metadata_and_delete(
     first = figure.query_selector("rect.face")
     assert float(first.get_attribute("x")) == faces[0]["x"]
     image_loaded(page, ".faces .boxed img")
+    page.wait_for_function(
+        "[...document.querySelectorAll('.variants-grid img')]"
+        ".every(i => i.complete && i.naturalWidth > 0)"
+    )
     facts = page.inner_text("dl.facts-list")
     assert f"{image['width']} × {image['height']} px" in facts
-    screenshot(page, "dashboard-image")
+    screenshot(page.locator("main"), "dashboard-image")
 
     page.fill("#metadata", '{"team": "b", "shot": 2}')
     page.check("#require-signed")

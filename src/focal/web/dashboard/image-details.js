@@ -112,7 +112,7 @@ class FocalImageDetails extends HTMLElement {
       const item = h("li", { class: "card", "data-variant": variant.id });
       deliveryURL(image, variant.id, keys).then((src) => {
         item.append(
-          h("img", { src, alt: `variant ${variant.id}`, loading: "lazy" }),
+          h("img", { src, alt: `variant ${variant.id}` }),
           h("span", { class: "caption" }, variant.id),
           h("a", { href: src, target: "_blank", rel: "noopener" }, "open"),
         );
