@@ -69,7 +69,10 @@ def _grant_value(key: str, expires: int) -> str:
     return f"{expires}.{url_signature(key, AUTHORIZE_PATH, expires)}"
 
 
-@router.post("/dashboard/upload-grant", dependencies=AUTHORIZED, status_code=204)
+# The grant's two routes are the dashboard's own plumbing, not part of the API: unpublished.
+@router.post(
+    "/dashboard/upload-grant", dependencies=AUTHORIZED, status_code=204, include_in_schema=False
+)
 async def upload_grant(request: Request) -> Response:
     """Let this browser mint upload URLs at /dashboard/authorize-upload for a while."""
     keys = await _signing_keys(request)
@@ -92,7 +95,7 @@ async def _signing_keys(request: Request) -> list[str]:
     return [secret for _, secret in keys]
 
 
-@router.post(AUTHORIZE_PATH, response_model=DirectUploadURL)
+@router.post(AUTHORIZE_PATH, response_model=DirectUploadURL, include_in_schema=False)
 async def authorize_upload(request: Request) -> JSONResponse:
     """One one-time upload URL, for a browser holding an upload grant (the widget's call)."""
     grant = request.cookies.get(GRANT_COOKIE, "")
