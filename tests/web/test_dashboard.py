@@ -11,12 +11,13 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import RunningServer, read_photo, running_server, server_settings
+from conftest import PHOTOS, RunningServer, read_photo, running_server, server_settings
 from focal.signing import signed_url
 
 TOKEN = "dashboard-browser-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 Shot = Callable[[Any, str], Path]
+UPLOADED = ("astronaut", "rocket")  # the photos the widget test uploads
 
 
 @pytest.fixture(scope="module")
@@ -108,6 +109,22 @@ def test_sign_in_keeps_the_token_in_this_tab_only(
     page.click("text=Sign out")
     page.wait_for_selector("#token")
     assert page.evaluate("sessionStorage.length") == 0
+
+
+def test_uploads_through_the_widget_appear_in_the_grid(
+    server: RunningServer, api: httpx.Client, page: Any
+) -> None:
+    if httpx.get(f"{server.url}/widget/v1/focal-upload.js").status_code == 404:
+        pytest.skip("the upload widget is not served by this build")
+    sign_in(page, server)
+    page.wait_for_selector("focal-upload")
+    photos = [path for path in PHOTOS.iterdir() if path.stem.split("__")[-1] in UPLOADED]
+    page.locator("focal-upload input[type=file]").set_input_files([str(p) for p in photos])
+    for path in photos:
+        page.wait_for_selector(f'.image-card:has-text("{path.name}") img')
+    listed = result(api.get("/images/v2", params={"per_page": 100}))["images"]
+    stored = {image["filename"] for image in listed if "draft" not in image}
+    assert {path.name for path in photos} <= stored
 
 
 def test_paging_and_search_by_id(server: RunningServer, api: httpx.Client, page: Any) -> None:

@@ -56,7 +56,10 @@ class FocalImages extends HTMLElement {
     }
     const widget = h("focal-upload", { "authorize-url": "/dashboard/authorize-upload", accept: "image/*", multiple: true });
     widget.addEventListener("focal-upload-success", () => this.reload());
-    widget.addEventListener("focal-upload-error", (event) => this.status.show(`Upload failed: ${event.detail?.message || "error"}`, "error"));
+    widget.addEventListener("focal-upload-error", (event) => {
+      if (event.detail?.willRetry) return; // the widget tries again by itself
+      this.status.show(`Upload of ${event.detail?.filename || "a file"} failed: ${event.detail?.message || "error"}`, "error");
+    });
     this.uploads.replaceChildren(widget);
   }
 
