@@ -67,8 +67,9 @@ def image_loaded(page: Any, selector: str) -> None:
 
 def test_a_wrong_token_is_refused_and_not_kept(server: RunningServer, page: Any) -> None:
     page.goto(f"{server.url}/dashboard")
-    page.fill("#token", "not-a-token")
-    page.click("button[type=submit]")
+    # The field has the focus, and Enter signs in: no mouse needed.
+    page.keyboard.type("not-a-token")
+    page.keyboard.press("Enter")
     alert = page.wait_for_selector("[role=alert]")
     assert "not accepted" in alert.inner_text()
     assert page.evaluate("sessionStorage.length") == 0
@@ -316,3 +317,14 @@ def test_the_playground_shows_the_url_it_loads(
     assert crop and page.query_selector(".original rect.crop") is not None
     assert page.query_selector(".original rect.face") is not None
     screenshot(page, "playground")
+
+    # An origin path instead: the URL form, /cdn-cgi/image/<options>/<path>.
+    (server.origin / "cat.png").write_bytes(read_photo("chelsea"))
+    page.fill("#pg-path", "cat.png")
+    page.wait_for_function(
+        "document.querySelector('#playground-result').dataset.url.startsWith('/cdn-cgi/')"
+    )
+    image_loaded(page, "#playground-result")
+    assert page.get_attribute("#playground-url", "data-url") == (
+        "/cdn-cgi/image/width=200,height=150,fit=cover,gravity=face,zoom=0.5,quality=85/cat.png"
+    )
