@@ -25,7 +25,10 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
     """One server for the module: the face detector starts once, when faces are first asked
     for (not at start-up, which would compete with the first tests for the CPU)."""
     settings = server_settings(
-        tmp_path_factory.mktemp("dashboard"), api_tokens=(TOKEN,), detector_warm_start=False
+        tmp_path_factory.mktemp("dashboard"),
+        api_tokens=(TOKEN,),
+        detector_warm_start=False,
+        detector_timeout=300,  # patience on a busy machine; no test here is about time
     )
     with running_server(settings) as running:
         yield running
@@ -68,6 +71,7 @@ def image_loaded(page: Any, selector: str) -> None:
 def test_a_wrong_token_is_refused_and_not_kept(server: RunningServer, page: Any) -> None:
     page.goto(f"{server.url}/dashboard")
     # The field has the focus, and Enter signs in: no mouse needed.
+    page.wait_for_function("document.activeElement?.id === 'token'")
     page.keyboard.type("not-a-token")
     page.keyboard.press("Enter")
     alert = page.wait_for_selector("[role=alert]")
@@ -128,11 +132,14 @@ def test_uploads_through_the_widget_appear_in_the_grid(
     assert {path.name for path in photos} <= stored
 
 
-def test_paging_and_search_by_id(server: RunningServer, api: httpx.Client, page: Any) -> None:
+def test_paging_and_search_by_id(
+    server: RunningServer, api: httpx.Client, page: Any, screenshot: Shot
+) -> None:
     for index in range(21):  # one more than a page
         upload(api, "coffee", f"paging/{index:02d}")
     sign_in(page, server)
     page.wait_for_function("document.querySelectorAll('.image-card').length === 20")
+    screenshot(page, "images")
     page.click("text=Load more")
     page.wait_for_function("document.querySelectorAll('.image-card').length > 20")
     page.fill("#image-search", "no/such/image")
@@ -150,8 +157,9 @@ def test_image_details_faces_metadata_and_delete(
     image = upload(api, "multi_face", "people/group", metadata='{"team": "a"}')
     avatar = {"width": 160, "height": 160, "fit": "cover", "gravity": "face", "zoom": 0.2}
     result(api.post("/images/v1/variants", json={"id": "avatar", "options": avatar}))
-    faces = result(api.get("/images/v1/people/group/faces"))["faces"]
-    assert len(faces) >= 2
+    found = result(api.get("/images/v1/people/group/faces"))
+    faces = found["faces"]
+    assert len(faces) >= 2, found
     sign_in(page, server, "#/images/people%2Fgroup")
     figure = page.wait_for_selector(".faces .boxed[data-faces]")
     assert figure.get_attribute("data-faces") == str(len(faces))
@@ -189,7 +197,7 @@ def test_image_details_faces_metadata_and_delete(
 
 
 def test_a_variant_made_in_the_form_is_listed_and_previewed(
-    server: RunningServer, api: httpx.Client, page: Any
+    server: RunningServer, api: httpx.Client, page: Any, screenshot: Shot
 ) -> None:
     upload(api, "grace_hopper", "shop/grace")
     sign_in(page, server, "#/variants")
@@ -208,6 +216,7 @@ def test_a_variant_made_in_the_form_is_listed_and_previewed(
     )
     image_loaded(page, ".preview")
     assert page.evaluate("document.querySelector('.preview').naturalWidth") == 120
+    screenshot(page, "variants")
     page.get_by_role("button", name="Save variant").click()
     page.wait_for_selector('tr[data-variant="square"]')
     made = result(api.get("/images/v1/variants/square"))["variant"]
@@ -232,7 +241,7 @@ def test_a_variant_made_in_the_form_is_listed_and_previewed(
 
 
 def test_rotating_keys_and_the_signed_url_maker(
-    server: RunningServer, api: httpx.Client, page: Any
+    server: RunningServer, api: httpx.Client, page: Any, screenshot: Shot
 ) -> None:
     image_id = upload(api, "obama3", None, requireSignedURLs="true")["id"]
     result(api.post("/images/v1/variants", json={"id": "small", "options": {"width": 64}}))
@@ -250,6 +259,7 @@ def test_rotating_keys_and_the_signed_url_maker(
     page.get_by_role("button", name="Sign", exact=True).click()
     page.wait_for_selector("#signed-check[data-status]")
     assert page.get_attribute("#signed-check", "data-status") == "200"
+    screenshot(page, "keys")
     url = page.inner_text("#signed-url")
     expires = int(re.search(r"exp=(\d+)", url).group(1))  # type: ignore[union-attr]
     assert expires > time.time()

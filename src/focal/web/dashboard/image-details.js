@@ -7,11 +7,11 @@ import { deliveryURL } from "./signing.js";
 
 class FocalImageDetails extends HTMLElement {
   async connectedCallback() {
-    this.id_ = this.getAttribute("image-id");
+    this.imageId = this.getAttribute("image-id");
     this.status = statusLine();
     this.replaceChildren(h("p", {}, "Loading…"));
     try {
-      const [image, known, keys] = await Promise.all([get(imagePath(this.id_)), variants(), signingKeys()]);
+      const [image, known, keys] = await Promise.all([get(imagePath(this.imageId)), variants(), signingKeys()]);
       this.render(image, known, keys);
     } catch (error) {
       this.replaceChildren(h("h1", {}, "Image"), this.status, h("a", { href: "#/images" }, "Back to images"));
