@@ -37,6 +37,7 @@ def test_the_page_and_its_scripts_come_from_the_package(server: RunningServer) -
         assert page.status_code == 200
         assert page.headers["content-type"].startswith("text/html")
         assert page.headers["cache-control"] == "no-cache"
+        assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
         assert '<script type="module" src="/dashboard/app.js">' in page.text
         assert client.get("/dashboard/").text == page.text
         script = client.get("/dashboard/app.js")

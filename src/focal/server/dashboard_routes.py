@@ -34,6 +34,9 @@ GRANT_SECONDS = 30 * 60  # a grant outlives a long upload session, not a day
 # Revalidated on every load (ETag): the assets are not versioned, and a new release must
 # show at once.
 ASSET_CACHE = "no-cache"
+# The page holds an API token: no other site may frame it (clickjacking), no plugin run.
+PAGE_POLICY = "frame-ancestors 'none'; object-src 'none'; base-uri 'none'"
+
 
 router = APIRouter(responses=TEXT_ERRORS)
 # One root per folder: StaticFiles keeps every path inside its root, so neither reaches
@@ -55,7 +58,9 @@ async def _asset(request: Request, asset: str) -> Response:
 @router.get("/dashboard", include_in_schema=False)
 async def dashboard(request: Request) -> Response:
     """The dashboard's one page; its screens are routes of the page's own."""
-    return await _asset(request, "index.html")
+    response = await _asset(request, "index.html")
+    response.headers["Content-Security-Policy"] = PAGE_POLICY
+    return response
 
 
 @router.get("/dashboard/{asset:path}", include_in_schema=False)
