@@ -52,26 +52,37 @@ def upload(api: httpx.Client, name: str, image_id: str | None, **fields: str) ->
     return result(api.post("/images/v1", files=files, data=data))
 
 
-def sign_in(page: Any, server: RunningServer, hash_: str = "") -> None:
+def open_dashboard(page: Any, server: RunningServer, hash_: str = "") -> None:
     # Patient: the machine running the tests may be busy; nothing here asserts on time.
     page.set_default_timeout(60_000)
     page.goto(f"{server.url}/dashboard{hash_}")
+
+
+def wait_until(page: Any, expression: str, arg: Any = None) -> None:
+    """Until `expression` holds in the page, checked every 100 ms (not per animation frame,
+    which a busy headless browser may not draw)."""
+    page.wait_for_function(expression, arg=arg, polling=100)
+
+
+def sign_in(page: Any, server: RunningServer, hash_: str = "") -> None:
+    open_dashboard(page, server, hash_)
     page.fill("#token", TOKEN)
     page.click("button[type=submit]")
     page.wait_for_selector("nav[aria-label=Dashboard]")
 
 
 def image_loaded(page: Any, selector: str) -> None:
-    page.wait_for_function(
+    wait_until(
+        page,
         "s => { const i = document.querySelector(s); return i?.complete && i.naturalWidth > 0 }",
-        arg=selector,
+        selector,
     )
 
 
 def test_a_wrong_token_is_refused_and_not_kept(server: RunningServer, page: Any) -> None:
-    page.goto(f"{server.url}/dashboard")
+    open_dashboard(page, server)
     # The field has the focus, and Enter signs in: no mouse needed.
-    page.wait_for_function("document.activeElement?.id === 'token'")
+    wait_until(page, "document.activeElement?.id === 'token'")
     page.keyboard.type("not-a-token")
     page.keyboard.press("Enter")
     alert = page.wait_for_selector("[role=alert]")
@@ -138,10 +149,10 @@ def test_paging_and_search_by_id(
     for index in range(21):  # one more than a page
         upload(api, "coffee", f"paging/{index:02d}")
     sign_in(page, server)
-    page.wait_for_function("document.querySelectorAll('.image-card').length === 20")
+    wait_until(page, "document.querySelectorAll('.image-card').length === 20")
     screenshot(page, "images")
     page.click("text=Load more")
-    page.wait_for_function("document.querySelectorAll('.image-card').length > 20")
+    wait_until(page, "document.querySelectorAll('.image-card').length > 20")
     page.fill("#image-search", "no/such/image")
     page.get_by_role("button", name="Open").click()
     assert 'No image with id "no/such/image"' in page.wait_for_selector("[role=alert]").inner_text()
@@ -167,9 +178,10 @@ def test_image_details_faces_metadata_and_delete(
     first = figure.query_selector("rect.face")
     assert float(first.get_attribute("x")) == faces[0]["x"]
     image_loaded(page, ".faces .boxed img")
-    page.wait_for_function(
+    wait_until(
+        page,
         "[...document.querySelectorAll('.variants-grid img')]"
-        ".every(i => i.complete && i.naturalWidth > 0)"
+        ".every(i => i.complete && i.naturalWidth > 0)",
     )
     facts = page.inner_text("dl.facts-list")
     assert f"{image['width']} × {image['height']} px" in facts
@@ -211,8 +223,8 @@ def test_a_variant_made_in_the_form_is_listed_and_previewed(
     page.select_option("#variant-fit", "cover")
     page.select_option("#variant-gravity", "face")
     # Live preview before saving: the form's options as a flexible variant.
-    page.wait_for_function(
-        "document.querySelector('.preview').src.includes('width=120,height=120,fit=cover')"
+    wait_until(
+        page, "document.querySelector('.preview').src.includes('width=120,height=120,fit=cover')"
     )
     image_loaded(page, ".preview")
     assert page.evaluate("document.querySelector('.preview').naturalWidth") == 120
@@ -305,8 +317,9 @@ def test_the_playground_shows_the_url_it_loads(
     image_loaded(page, "#playground-result")
     page.fill("#pg-width", "200")
     page.fill("#pg-height", "150")
-    page.wait_for_function(
-        "document.querySelector('#playground-result').dataset.url.includes('width=200,height=150')"
+    wait_until(
+        page,
+        "document.querySelector('#playground-result').dataset.url.includes('width=200,height=150')",
     )
     image_loaded(page, "#playground-result")
     shown = page.get_attribute("#playground-url", "data-url")
@@ -331,8 +344,8 @@ def test_the_playground_shows_the_url_it_loads(
     # An origin path instead: the URL form, /cdn-cgi/image/<options>/<path>.
     (server.origin / "cat.png").write_bytes(read_photo("chelsea"))
     page.fill("#pg-path", "cat.png")
-    page.wait_for_function(
-        "document.querySelector('#playground-result').dataset.url.startsWith('/cdn-cgi/')"
+    wait_until(
+        page, "document.querySelector('#playground-result').dataset.url.startsWith('/cdn-cgi/')"
     )
     image_loaded(page, "#playground-result")
     assert page.get_attribute("#playground-url", "data-url") == (
