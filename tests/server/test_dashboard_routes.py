@@ -75,6 +75,9 @@ def test_an_upload_grant_mints_one_time_upload_urls(server: RunningServer) -> No
         uploaded = httpx.post(body["uploadURL"], files={"file": ("grace.jpg", photo)})
         assert result(uploaded)["id"] == body["id"]
         assert result(client.get(f"/images/v1/{body['id']}", headers=AUTH))["width"] == 512
+        # Signing out drops the grant: no more upload URLs from this browser.
+        assert client.delete("/dashboard/upload-grant").status_code == 204
+        assert client.post(AUTHORIZE_PATH).status_code == 401
 
 
 def test_minting_upload_urls_needs_a_valid_grant(server: RunningServer) -> None:

@@ -125,6 +125,8 @@ def test_sign_in_keeps_the_token_in_this_tab_only(
     page.click("text=Sign out")
     page.wait_for_selector("#token")
     assert page.evaluate("sessionStorage.length") == 0
+    after = "async () => (await fetch('/dashboard/authorize-upload', {method: 'POST'})).status"
+    assert page.evaluate(after) == 401  # the upload grant went with the token
 
 
 def test_uploads_through_the_widget_appear_in_the_grid(

@@ -17,6 +17,12 @@ export function forgetToken() {
   sessionStorage.removeItem(TOKEN_KEY);
 }
 
+/** Signing out: the token and this browser's upload grant are both forgotten. */
+export async function signOut() {
+  forgetToken();
+  await fetch("/dashboard/upload-grant", { method: "DELETE", credentials: "same-origin" }).catch(() => {});
+}
+
 function query(parameters) {
   const given = Object.entries(parameters || {}).filter(([, value]) => value !== undefined && value !== null && value !== "");
   return given.length ? `?${new URLSearchParams(given)}` : "";

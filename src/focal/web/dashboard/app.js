@@ -1,5 +1,5 @@
 // <focal-dashboard>: sign-in, then one screen at a time, chosen by the address's #fragment.
-import { forgetToken, signIn, storedToken } from "./api.js";
+import { forgetToken, signIn, signOut, storedToken } from "./api.js";
 import { h, statusLine } from "./dom.js";
 import "./images.js";
 import "./image-details.js";
@@ -79,7 +79,7 @@ class FocalDashboard extends HTMLElement {
       { "aria-label": "Dashboard" },
       h("strong", { class: "brand" }, "Focal"),
       SCREENS.map(([name, label]) => h("a", { href: `#/${name}`, "aria-current": name === known[0] ? "page" : false }, label)),
-      h("button", { type: "button", class: "sign-out", onclick: () => { forgetToken(); go("#/images"); this.render(); } }, "Sign out"),
+      h("button", { type: "button", class: "sign-out", onclick: async () => { await signOut(); go("#/images"); this.render(); } }, "Sign out"),
     );
     const tag = known[0] === "images" && rest ? "focal-image-details" : known[2];
     const view = h(tag, rest ? { "image-id": rest } : {});
