@@ -206,6 +206,9 @@ def test_real_answers_hold_to_the_published_schema(
     blob = "/images/v1/{image_id}/blob"
     check(client.get(f"/images/v1/{image_id}/blob", headers=AUTH), blob)
     check(client.get("/images/v1/missing/blob", headers=AUTH), blob)
+    faces = "/images/v1/{image_id}/faces"
+    check(client.get(f"/images/v1/{image_id}/faces", headers=AUTH), faces)
+    check(client.get("/images/v1/missing/faces", headers=AUTH), faces)
 
     # Variants.
     variants = "/images/v1/variants"

@@ -138,6 +138,24 @@ class SigningKeys(Answer):
     keys: list[SigningKey]
 
 
+class FaceBox(Answer):
+    x: float = Field(description="left edge, in pixels of the original as displayed")
+    y: float = Field(description="top edge")
+    width: float
+    height: float
+    score: float = Field(description="the detector's confidence, 0 to 1")
+
+
+class ImageFaces(Answer):
+    """The faces gravity=face crops around, in the original's displayed pixels."""
+
+    width: int | None = Field(description="the original's width, as displayed")
+    height: int | None
+    faces: list[FaceBox]
+    detection: str = Field(description="detected, memory, catalog or unavailable")
+    reason: str | None = Field(None, description="why detection was unavailable")
+
+
 # --- hosted request bodies ---------------------------------------------------------------
 
 

@@ -24,6 +24,7 @@ from focal.server.access_log import AccessLog
 from focal.server.api_models import DELIVERY_RESPONSES, ORIGINAL_RESPONSE, TEXT_ERRORS
 from focal.server.body_limit import BodyLimit, RouteBodyLimits
 from focal.server.cors import PathScopedCORS
+from focal.server.dashboard_routes import router as dashboard_routes
 from focal.server.hosted_api import ENVELOPED_PATHS, error_envelope
 from focal.server.hosted_api import router as hosted_api
 from focal.server.image_route import PATTERN, ImageRoute, deliver_image
@@ -167,6 +168,7 @@ def create_app(settings: Settings | None = None, clock: Clock = now_micros) -> F
     app.include_router(hosted_api)
     app.include_router(usage_api)
     app.include_router(widget_routes)
+    app.include_router(dashboard_routes)
 
     @get_and_head(app, "/images/{path:path}/", include_in_schema=False)
     @get_and_head(app, "/cdn-cgi/imagedelivery/{path:path}/", include_in_schema=False)

@@ -31,6 +31,7 @@ from focal.server.api_models import (
     HostedConfigChanges,
     HostedImage,
     ImageChanges,
+    ImageFaces,
     ImageList,
     ImageListV2,
     ImageStats,
@@ -418,6 +419,22 @@ async def rotate_keys(request: Request) -> Response:
 async def blob(request: Request, image_id: str) -> Response:
     record, data = await _hosted(request).original(image_id)
     return Response(data, media_type=record.format or "application/octet-stream")
+
+
+@api.get("/images/v1/{image_id:path}/faces", response_model=Envelope[ImageFaces])
+async def faces(request: Request, image_id: str) -> Response:
+    """The faces found in the original, by the detector gravity=face uses (boxes only)."""
+    record, data = await _hosted(request).original(image_id)
+    lookup = await parts_of(request).faces.locate(data, record.content_hash)
+    found: dict[str, Any] = {
+        "width": record.width,
+        "height": record.height,
+        "faces": lookup.describe(),
+        "detection": lookup.origin,
+    }
+    if lookup.reason:
+        found["reason"] = lookup.reason
+    return envelope(found)
 
 
 @api.get("/images/v1/{image_id:path}", response_model=Envelope[HostedImage])
