@@ -30,6 +30,8 @@ class Metric(StrEnum):
     DELIVERIES = "deliveries"  # hosted images served
     IMAGES_ADDED = "images_added"
     IMAGES_DELETED = "images_deleted"
+    STREAM_MS_RECORDED = "stream_ms_recorded"  # milliseconds of live video recorded
+    STREAM_MS_DELIVERED = "stream_ms_delivered"  # milliseconds of video segments served
 
 
 def day_number(micros: int) -> int:
