@@ -241,6 +241,8 @@ class UsageDay(Answer):
     unique_transformations: int
     deliveries: int
     images_stored: int
+    stream_minutes_recorded: float = Field(description="live-stream video recorded")
+    stream_minutes_delivered: float = Field(description="live-stream video served")
     cost: float
 
 
@@ -248,6 +250,8 @@ class UsageTotal(Answer):
     unique_transformations: int
     deliveries: int
     images_stored: int
+    stream_minutes_recorded: float = Field(description="live-stream video recorded")
+    stream_minutes_delivered: float = Field(description="live-stream video served")
     cost: float
 
 
