@@ -177,12 +177,12 @@ class LivePublication:
                 limits.max_segment_bytes,
             )
         except SegmentTooLarge as error:
-            self.failure = str(error)
-        except av.FFmpegError as error:
-            self.failure = f"the stream could not be read as H.264 + AAC in FLV: {error}"
+            self.failure = self.failure or str(error)
+        except av.FFmpegError as error:  # a refusal already said why, in its own words
+            self.failure = self.failure or f"the stream could not be read as H.264 + AAC: {error}"
         except Exception as error:  # the recording stops; the input's status says why
             log.exception("recording of video %s failed", self.video.uid)
-            self.failure = f"recording failed: {error}"
+            self.failure = self.failure or f"recording failed: {error}"
         finally:
             while self.pipe.read(1 << 20):  # let the feeding side never wait on a dead reader
                 pass
