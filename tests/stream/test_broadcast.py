@@ -215,6 +215,24 @@ def test_signed_recordings_need_a_signature_and_sign_their_segments(
         )
 
 
+def test_the_player_page_plays_the_recording_and_builds_clip_urls(
+    broadcast: Broadcast, recorded: dict[str, Any], page: Any, screenshot: Any
+) -> None:
+    uid = recorded["uid"]
+    page.goto(f"{broadcast.server.url}/stream/{broadcast.input_id}/watch")
+    page.wait_for_function("document.getElementById('video').currentTime > 1", timeout=30_000)
+    assert page.text_content("#state") == "recorded"
+    assert float(page.get_attribute("#position", "max")) > PATTERN_SECONDS - GOP_SECONDS
+    page.fill("#position", "4")  # a range input takes a value as text
+    page.dispatch_event("#position", "input")
+    page.select_option("#duration", "10")
+    page.click("#clip")  # 4 s + 10 s would end after the recording: it starts earlier
+    mp4 = page.get_attribute("#clip-mp4", "href")
+    assert mp4 == f"/stream/{uid}/clip.mp4?time=2s&duration=10s&filename=clip.mp4"
+    assert broadcast.client.get(mp4).status_code == 200
+    screenshot(page, "stream-player")
+
+
 def test_deleting_the_recording_removes_every_segment(
     broadcast: Broadcast, recorded: dict[str, Any]
 ) -> None:

@@ -249,6 +249,23 @@ async def player_page(uid: str) -> Response:
     return HTMLResponse(page, headers={"Cache-Control": "no-cache"})
 
 
+# The player's files, from the installed package (web/stream/, web/vendor/hls.js/): no CDN.
+PLAYER_FILES = {
+    "player.js": ("stream/player.js", "text/javascript"),
+    "player.css": ("stream/player.css", "text/css"),
+    "hls.min.js": ("vendor/hls.js/hls.min.js", "text/javascript"),
+}
+
+
+@public.get("/stream/player/{name}", include_in_schema=False)
+async def player_file(name: str) -> Response:
+    if name not in PLAYER_FILES:
+        raise FocalError(ErrorKind.NOT_FOUND, f"the player has no file {name!r}")
+    path, media_type = PLAYER_FILES[name]
+    data = resources.files("focal.web").joinpath(path).read_bytes()
+    return Response(data, media_type=media_type, headers={"Cache-Control": "public, max-age=3600"})
+
+
 router = APIRouter()
 router.include_router(api)
 router.include_router(public)
