@@ -191,19 +191,19 @@ class StreamCatalog(Store):
 
     def create_video(self, live_input: LiveInput) -> Video:
         now = now_micros()
-        row = {
-            "uid": new_uid(),
-            "live_input": live_input.uid,
-            "created": now,
-            "modified": now,
-            "state": LIVE,
-            "duration": 0.0,
-            "require_signed_urls": live_input.require_signed_urls,
-            "ready_at": None,
-        }
+        video = Video(
+            uid=new_uid(),
+            live_input=live_input.uid,
+            created=now,
+            modified=now,
+            state=LIVE,
+            duration=0.0,
+            require_signed_urls=live_input.require_signed_urls,
+            ready_at=None,
+        )
         with self.engine.begin() as connection:
-            connection.execute(insert(stream_videos).values(**row))
-        return Video(**row)
+            connection.execute(insert(stream_videos).values(**video.__dict__))
+        return video
 
     def get_video(self, uid: str) -> Video | None:
         query = select(stream_videos).where(stream_videos.c.uid == uid)

@@ -14,6 +14,7 @@ import queue
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import Any
 
 import av
 import av.container
@@ -87,7 +88,7 @@ class _SegmentMuxer:
         }
         self.size = 0
 
-    def mux(self, packet: av.Packet) -> None:
+    def mux(self, packet: av.Packet[Any]) -> None:
         index = packet.stream.index
         self.size += packet.size
         packet.stream = self.streams[index]
