@@ -20,6 +20,7 @@ def encode_pattern(
     gop_seconds: float = 2.0,
     bitrate: int = 0,
     codec: str = "libx264",
+    preset: str = "veryfast",
 ) -> Path:
     """An FLV file of `seconds` of testsrc2 and a 440 Hz tone: closed GOPs of `gop_seconds`."""
     width, height = (int(side) for side in size.split("x"))
@@ -32,11 +33,13 @@ def encode_pattern(
         video = out.add_stream(codec, rate=rate)
         video.width, video.height, video.pix_fmt = width, height, "yuv420p"
         video.codec_context.gop_size = gop
-        if codec == "libx264":
-            x264 = f"keyint={gop}:min-keyint={gop}:scenecut=0:open-gop=0"
-            video.options = {"preset": "veryfast", "x264-params": x264}
         if bitrate:
             video.bit_rate = bitrate
+        if codec == "libx264":
+            x264 = f"keyint={gop}:min-keyint={gop}:scenecut=0:open-gop=0"
+            if bitrate:  # a live encoder's constant bitrate: capped, with a 2 s buffer
+                x264 += f":vbv-maxrate={bitrate // 1000}:vbv-bufsize={bitrate // 500}"
+            video.options = {"preset": preset, "x264-params": x264}
         audio = out.add_stream("aac", rate=44100)
         audio.bit_rate = 64_000
         pictures_left = pictures.decode(video=0)
@@ -68,6 +71,7 @@ def push(path: Path, url: str, *, speed: float = 1.0, stop_after: float | None =
         assert isinstance(source, av.container.InputContainer)
         streams = {s.index: out.add_stream_from_template(s) for s in source.streams}
         began = time.monotonic()
+        print(f"pushing from {time.time():.6f}", flush=True)  # for measuring live-edge lag
         for packet in source.demux():
             if packet.dts is None:
                 continue
