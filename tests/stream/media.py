@@ -62,8 +62,16 @@ def encode_pattern(
     return path
 
 
-def push(path: Path, url: str, *, speed: float = 1.0, stop_after: float | None = None) -> None:
-    """Send the file's packets to `url` (rtmp://…) as a live encoder would: in real time."""
+def push(
+    path: Path,
+    url: str,
+    *,
+    speed: float = 1.0,
+    stop_after: float | None = None,
+    report: bool = False,
+) -> None:
+    """Send the file's packets to `url` (rtmp://…) as a live encoder would: in real time.
+    `report`: print `keyframe <pts> <unix time>` as each keyframe is sent (for the bench)."""
     with (
         av.open(str(path)) as source,
         av.open(url, "w", format="flv") as out,
@@ -71,7 +79,6 @@ def push(path: Path, url: str, *, speed: float = 1.0, stop_after: float | None =
         assert isinstance(source, av.container.InputContainer)
         streams = {s.index: out.add_stream_from_template(s) for s in source.streams}
         began = time.monotonic()
-        print(f"pushing from {time.time():.6f}", flush=True)  # for measuring live-edge lag
         for packet in source.demux():
             if packet.dts is None:
                 continue
@@ -81,24 +88,35 @@ def push(path: Path, url: str, *, speed: float = 1.0, stop_after: float | None =
             wait = at / speed - (time.monotonic() - began)
             if wait > 0:
                 time.sleep(wait)
+            keyframe = packet.is_keyframe and packet.stream.type == "video"
+            pts = float((packet.pts or 0) * packet.time_base)
             packet.stream = streams[packet.stream.index]
             out.mux(packet)
+            if report and keyframe:
+                print(f"keyframe {pts:.3f} {time.time():.6f}", flush=True)
 
 
 def push_command(
-    path: Path, url: str, *, speed: float = 1.0, stop_after: float | None = None
+    path: Path,
+    url: str,
+    *,
+    speed: float = 1.0,
+    stop_after: float | None = None,
+    report: bool = False,
 ) -> list[str]:
     """The command that pushes in a process of its own, as an encoder is: PyAV holds the
     interpreter's lock while it connects, so a push in the server's process would stall it."""
     command = [sys.executable, __file__, str(path), url, str(speed)]
+    command += ["--report"] if report else []
     return command if stop_after is None else [*command, str(stop_after)]
 
 
 if __name__ == "__main__":
-    arguments = sys.argv[1:]
+    arguments = [argument for argument in sys.argv[1:] if argument != "--report"]
     push(
         Path(arguments[0]),
         arguments[1],
         speed=float(arguments[2]),
         stop_after=float(arguments[3]) if len(arguments) > 3 else None,
+        report="--report" in sys.argv,
     )
