@@ -137,7 +137,7 @@ def run(seconds: float, clips: list[float], log_path: Path) -> dict[str, Any]:
         server = _server(data, rtmp_port, http_port, log_path)
         base = f"http://127.0.0.1:{http_port}"
         try:
-            with httpx.Client(base_url=base, timeout=60) as client:
+            with httpx.Client(base_url=base, timeout=300) as client:
                 _wait(lambda: client.get("/healthz").status_code == 200, "the server")
                 live_input = client.post("/stream/live_inputs", headers=AUTH, json={}).json()
                 key = live_input["result"]["rtmp"]["streamKey"]

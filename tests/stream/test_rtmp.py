@@ -17,6 +17,7 @@ from focal.stream import amf0
 from focal.stream.ingest import Ingest, IngestLimits
 from focal.stream.inputs import DEFAULTS
 from focal.stream.rtmp import AUDIO, VIDEO, Connection, Refused
+from stream.asyncio_thread import run_in_thread
 
 
 class _Writer:
@@ -74,7 +75,12 @@ def test_chunk_headers_of_every_form_and_extended_timestamps_make_whole_messages
         connection = _connection(stream)
         return [await connection._message() for _ in range(4)]
 
-    messages = asyncio.run(read_all())
+    messages: list[tuple[int, int, int, bytes]] = []
+
+    async def collect() -> None:
+        messages.extend(await read_all())
+
+    run_in_thread(collect)
     assert messages[0] == (VIDEO, 0x01000000, 1, body)
     assert [m[1] for m in messages[1:]] == [40, 60, 80]
     assert [m[3] for m in messages[1:]] == [b"abc", b"def", b"ghi"]
@@ -161,7 +167,7 @@ def test_ingest_refuses_what_it_cannot_record_and_says_why(
             await publication.closed()  # as the connection does when it ends
             await ingest.aclose()
 
-    asyncio.run(publish())
+    run_in_thread(publish)
     refused = catalog.get_input(live_input.uid)
     assert refused is not None and refused.state == REFUSED and reason in (refused.reason or "")
     engine.dispose()

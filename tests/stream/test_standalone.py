@@ -1,29 +1,28 @@
-"""`focal stream serve`'s loop: it listens for RTMP until SIGTERM, then closes cleanly."""
+"""`focal stream serve`'s loop: it listens for RTMP until told to stop, then closes cleanly."""
 
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
 from pathlib import Path
 
 from conftest import server_settings
 from focal.stream.standalone import serve_ingest
+from stream.asyncio_thread import run_in_thread
 from stream.conftest import free_port
 
 
-def test_ingest_alone_listens_until_sigterm(tmp_path: Path) -> None:
+def test_ingest_alone_listens_until_stopped(tmp_path: Path) -> None:
     port = free_port()
     settings = server_settings(tmp_path, stream_rtmp_port=port)
 
     async def scenario() -> None:
-        started = asyncio.Event()
-        serving = asyncio.create_task(serve_ingest(settings, started))
+        started, stop = asyncio.Event(), asyncio.Event()
+        serving = asyncio.create_task(serve_ingest(settings, started, stop))
         await asyncio.wait_for(started.wait(), 60)
         _, writer = await asyncio.open_connection("127.0.0.1", port)
         writer.close()
-        os.kill(os.getpid(), signal.SIGTERM)  # the handler serve_ingest installed takes it
+        stop.set()  # as SIGTERM does for `focal stream serve`
         await asyncio.wait_for(serving, 60)
 
-    asyncio.run(scenario())
+    run_in_thread(scenario)
     assert (tmp_path / "focal.db").exists()

@@ -11,16 +11,21 @@ from focal.storage import open_blob_store
 from focal.stream.service import build_stream, ingesting
 
 
-async def serve_ingest(settings: Settings, started: asyncio.Event | None = None) -> None:
-    """Ingest until SIGINT or SIGTERM (or until cancelled)."""
+async def serve_ingest(
+    settings: Settings,
+    started: asyncio.Event | None = None,
+    stop: asyncio.Event | None = None,
+) -> None:
+    """Ingest until `stop` is set; without one, until SIGINT or SIGTERM."""
     engine = open_catalog(catalog_url(settings.data_dir, settings.catalog_url))
     blobs = open_blob_store(settings.storage_url, settings.data_dir)
     usage = UsageStore(engine)
     # Ingest serves nothing: what it would note of deliveries has nowhere to go.
     stream = build_stream(settings, engine, blobs, lambda _milliseconds: None)
-    stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for number in (signal.SIGINT, signal.SIGTERM):
+    signals = (signal.SIGINT, signal.SIGTERM) if stop is None else ()
+    stop = stop or asyncio.Event()
+    for number in signals:
         loop.add_signal_handler(number, stop.set)
     try:
         async with ingesting(settings, stream, blobs, usage):
@@ -28,7 +33,7 @@ async def serve_ingest(settings: Settings, started: asyncio.Event | None = None)
                 started.set()
             await stop.wait()
     finally:
-        for number in (signal.SIGINT, signal.SIGTERM):
+        for number in signals:
             loop.remove_signal_handler(number)
         blobs.close()
         engine.dispose()
