@@ -57,7 +57,9 @@ class ImageJobs:
                 # Idle: hand the images' memory back. Not after every image: that costs a
                 # third more CPU per image, and under load the arenas are reused anyway.
                 with contextlib.suppress(RuntimeError):  # the pool is shutting down
-                    asyncio.get_running_loop().run_in_executor(self._executor, release_free_memory)
+                    asyncio.get_running_loop().run_in_executor(
+                        self._executor, release_free_memory
+                    )
 
     @contextlib.asynccontextmanager
     async def working(self) -> AsyncIterator[None]:

@@ -107,7 +107,8 @@ class UrlAccess:
         unsigned = f" Allowed without one: {allowed}." if allowed else ""
         return (
             "this image URL needs a signature: add ?exp=<unix time>&sig=<hex HMAC-SHA256 of "
-            "the path and ?exp=...> made with a URL signing key (focal sign makes them)." + unsigned
+            "the path and ?exp=...> made with a URL signing key (focal sign makes them)."
+            + unsigned
         )
 
     def _verify(self, target: RequestTarget, query: str, expires: str, signature: str) -> None:

@@ -70,7 +70,9 @@ class FreshSources:
             return None
         return known.fingerprint
 
-    def put(self, url: str, fingerprint: str, seconds: float, validators: dict[str, str]) -> None:
+    def put(
+        self, url: str, fingerprint: str, seconds: float, validators: dict[str, str]
+    ) -> None:
         """Remember `url` for `seconds`; past that, only if it can be revalidated."""
         with self._lock:
             if seconds <= 0 and not validators:
