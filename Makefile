@@ -43,6 +43,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench.stream
 
 model: $(STAMP)
 	$(BIN)/python tools/export_retinaface.py

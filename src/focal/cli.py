@@ -131,6 +131,26 @@ def serve(
     )
 
 
+stream_app = typer.Typer(help="Live streams: RTMP ingest.", no_args_is_help=True)
+app.add_typer(stream_app, name="stream")
+
+
+@stream_app.command(name="serve")
+def stream_serve(
+    host: Annotated[str | None, typer.Option(help="Address RTMP listens on.")] = None,
+    port: Annotated[int | None, typer.Option(help="RTMP port (default 1935).")] = None,
+) -> None:
+    """Ingest live streams over RTMP alone; `focal serve` plays them back (same catalog)."""
+    import asyncio
+    import logging.config
+
+    from focal.stream.standalone import serve_ingest
+
+    settings = _settings(stream_rtmp_host=host, stream_rtmp_port=port)
+    logging.config.dictConfig(logging_config(settings.log_format, settings.log_level))
+    asyncio.run(serve_ingest(settings))
+
+
 @app.command(name="transform")
 def transform_command(
     source: Annotated[Path, typer.Argument(help="An image, or a folder of images.")],
@@ -512,13 +532,23 @@ def usage(
     if as_json:
         console.print_json(json.dumps(report))
         return
-    table = Table("date", "unique transformations", "deliveries", "images stored", "cost")
+    table = Table(
+        "date",
+        "unique transformations",
+        "deliveries",
+        "images stored",
+        "stream min recorded",
+        "stream min delivered",
+        "cost",
+    )
     for day in report["days"]:
         table.add_row(
             day["date"],
             f"{day['unique_transformations']:,}",
             f"{day['deliveries']:,}",
             f"{day['images_stored']:,}",
+            f"{day['stream_minutes_recorded']:,.1f}",
+            f"{day['stream_minutes_delivered']:,.1f}",
             f"${day['cost']:,.4f}",
         )
     total = report["total"]
@@ -528,6 +558,8 @@ def usage(
         f"{total['unique_transformations']:,}",
         f"{total['deliveries']:,}",
         f"{total['images_stored']:,}",
+        f"{total['stream_minutes_recorded']:,.1f}",
+        f"{total['stream_minutes_delivered']:,.1f}",
         f"${total['cost']:,.4f}",
         style="bold",
     )

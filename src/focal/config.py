@@ -246,6 +246,19 @@ class Settings(BaseSettings):
     # upload's faces are found on its first gravity=face delivery. 0: never at upload.
     upload_face_queue: ZeroOrMore = 64
 
+    # Live streams (focal.stream): RTMP ingest with `focal serve` when enabled, or alone by
+    # `focal stream serve`. Playback and the API are served whenever the stream extra is in.
+    stream_enabled: bool = False
+    stream_rtmp_host: Text = "127.0.0.1"  # the address the RTMP server listens on
+    stream_rtmp_port: Port = 1935
+    # The ingest URL shown with each live input; empty: rtmp://<rtmp host>:<rtmp port>/live/.
+    stream_rtmp_url: str = ""
+    stream_max_inputs: AtLeastOne = 16  # live inputs this server ingests at once
+    stream_max_bitrate_kbps: AtLeastOne = 20_000  # a publisher over it is disconnected
+    stream_max_segment_bytes: AtLeastOne = 64 * 1024 * 1024  # one GOP's segment at most
+    # A segment is cut at the first keyframe once it is this long (GOPs of 2-10 s).
+    stream_segment_seconds: Annotated[float, Field(gt=0, le=10)] = 2.0
+
     @classmethod
     def settings_customise_sources(
         cls,

@@ -169,6 +169,8 @@ def test_usage_reports_every_day_with_its_cost(start_server: Start) -> None:
         "unique_transformations": 3,
         "deliveries": 0,
         "images_stored": 0,
+        "stream_minutes_recorded": 0.0,
+        "stream_minutes_delivered": 0.0,
         "cost": 0.006,
     }
     assert report["total"]["cost"] == 0.006

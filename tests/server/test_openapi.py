@@ -140,7 +140,17 @@ def test_the_protected_operations_declare_the_bearer_scheme(checked: Checked) ->
         (path, method)
         for path, item in checked.spec["paths"].items()
         for method in item
-        if path.startswith(("/images/v1", "/images/v2", "/usage", "/transform", "/info"))
+        if path.startswith(
+            (
+                "/images/v1",
+                "/images/v2",
+                "/usage",
+                "/transform",
+                "/info",
+                "/stream/live_inputs",
+                "/stream/videos",
+            )
+        )
     }
     assert protected == api
     # And the token is really asked for: each protected operation refuses a request without.
@@ -305,6 +315,9 @@ def test_real_answers_hold_to_the_published_schema(
         for path, item in checked.spec["paths"].items()
         for method in item
         if path not in UNCHECKED
+        # The live-stream routes publish no answer models yet: their answers are held to
+        # the product's shapes by tests/stream instead.
+        and not path.startswith("/stream/")
     }
     assert published == set(checked.seen)
     one_sided = {

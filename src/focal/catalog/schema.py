@@ -120,3 +120,53 @@ usage_daily = Table(
     Column("metric", String(32), primary_key=True),
     Column("amount", BigInteger, nullable=False),
 )
+
+# Live inputs (focal.stream): where a broadcaster pushes, by stream key. Times are catalog
+# microseconds; `allowed_origins` and `meta` are JSON. The key is shown back by the API (as
+# the product does), so it is kept as it is, not hashed.
+live_inputs = Table(
+    "live_inputs",
+    metadata,
+    Column("uid", String(32), primary_key=True),
+    Column("stream_key", String(64), nullable=False, unique=True),
+    Column("created", BigInteger, nullable=False),
+    Column("modified", BigInteger, nullable=False),
+    Column("meta_json", Text, nullable=False),
+    Column("enabled", Boolean, nullable=False),
+    Column("recording_mode", String(16), nullable=False),  # automatic | off
+    Column("timeout_seconds", Integer, nullable=False),
+    Column("require_signed_urls", Boolean, nullable=False),
+    Column("allowed_origins", Text, nullable=False),
+    Column("delete_after_days", Integer),
+    Column("state", String(16), nullable=False),  # connected | disconnected | refused
+    Column("reason", Text),  # why the last publication was refused or ended
+    Column("state_at", BigInteger, nullable=False),
+)
+
+# The recordings of live inputs: one per broadcast, `live-inprogress` then `ready`.
+stream_videos = Table(
+    "stream_videos",
+    metadata,
+    Column("uid", String(32), primary_key=True),
+    Column("live_input", String(32), nullable=False),
+    Column("created", BigInteger, nullable=False),
+    Column("modified", BigInteger, nullable=False),
+    Column("state", String(24), nullable=False),
+    Column("duration", Float, nullable=False),  # seconds recorded so far
+    Column("require_signed_urls", Boolean, nullable=False),
+    Column("ready_at", BigInteger),
+    Index("stream_videos_by_input", "live_input", "created"),
+)
+
+# The segments of a recording, keyframe-aligned, by their start in seconds from the start of
+# the broadcast; the bytes are in the blob store at `blob_key`.
+stream_segments = Table(
+    "stream_segments",
+    metadata,
+    Column("video", String(32), primary_key=True),
+    Column("sequence", Integer, primary_key=True),
+    Column("start", Float, nullable=False),
+    Column("duration", Float, nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("blob_key", Text, nullable=False),
+)

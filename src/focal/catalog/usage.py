@@ -30,6 +30,8 @@ class Metric(StrEnum):
     DELIVERIES = "deliveries"  # hosted images served
     IMAGES_ADDED = "images_added"
     IMAGES_DELETED = "images_deleted"
+    STREAM_MS_RECORDED = "stream_ms_recorded"  # milliseconds of live video recorded
+    STREAM_MS_DELIVERED = "stream_ms_delivered"  # milliseconds of video segments served
 
 
 def day_number(micros: int) -> int:
@@ -78,6 +80,8 @@ class DayUsage:
     transformations: int
     deliveries: int
     images_stored: int  # at the end of the day
+    stream_ms_recorded: int = 0  # live-stream video recorded, milliseconds
+    stream_ms_delivered: int = 0  # live-stream video served, milliseconds
 
 
 class UsageStore(Store):
@@ -188,6 +192,8 @@ class UsageStore(Store):
                     counts.get((number, Metric.TRANSFORMATIONS), 0),
                     counts.get((number, Metric.DELIVERIES), 0),
                     stored,
+                    counts.get((number, Metric.STREAM_MS_RECORDED), 0),
+                    counts.get((number, Metric.STREAM_MS_DELIVERED), 0),
                 )
             )
         return days

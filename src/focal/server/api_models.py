@@ -259,6 +259,8 @@ class UsageDay(Answer):
     unique_transformations: int
     deliveries: int
     images_stored: int
+    stream_minutes_recorded: float = Field(description="live-stream video recorded")
+    stream_minutes_delivered: float = Field(description="live-stream video served")
     cost: float
 
 
@@ -266,6 +268,8 @@ class UsageTotal(Answer):
     unique_transformations: int
     deliveries: int
     images_stored: int
+    stream_minutes_recorded: float = Field(description="live-stream video recorded")
+    stream_minutes_delivered: float = Field(description="live-stream video served")
     cost: float
 
 

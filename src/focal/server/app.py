@@ -7,7 +7,7 @@ import functools
 import logging
 import mimetypes
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -33,10 +33,13 @@ from focal.server.metrics import RequestMetrics, ServiceCollector
 from focal.server.openapi import get_and_head, published_schema
 from focal.server.readiness import ReadinessParts, readiness
 from focal.server.state import parts_of
+from focal.server.stream_api import ENVELOPED_STREAM_PATHS
+from focal.server.stream_api import router as stream_api
 from focal.server.usage_api import router as usage_api
 from focal.server.widget_routes import router as widget_routes
 from focal.service.metering import Clock
 from focal.service.parts import Parts, build_parts
+from focal.stream.service import ingesting
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +58,7 @@ def error_for(path: str, error: FocalError) -> Response:
     FocalError answered passing through (a refusal's cause is its message: no traceback)."""
     level = logging.WARNING if error.status >= 500 else logging.INFO
     log.log(level, "answered %d, error %d: %s", error.status, error.code, error.message)
-    if path.startswith(ENVELOPED_PATHS):
+    if path.startswith(ENVELOPED_PATHS + ENVELOPED_STREAM_PATHS):
         return error_envelope(error)
     return error_response(error)
 
@@ -98,7 +101,12 @@ def create_app(settings: Settings | None = None, clock: Clock = now_micros) -> F
                 None, functools.partial(parts.detectors.start, wait_ready=True)
             )
         flushing = asyncio.create_task(parts.meter.flush_every(settings.usage_flush_seconds))
-        yield
+        async with AsyncExitStack() as ingest:
+            if settings.stream_enabled:
+                await ingest.enter_async_context(
+                    ingesting(settings, parts.stream, parts.blobs, parts.meter.usage)
+                )
+            yield
         flushing.cancel()
         await parts.aclose()  # stops a warm start still loading, too
         if settings.detector_warm_start:
@@ -169,6 +177,7 @@ def create_app(settings: Settings | None = None, clock: Clock = now_micros) -> F
     app.include_router(usage_api)
     app.include_router(widget_routes)
     app.include_router(dashboard_routes)
+    app.include_router(stream_api)
 
     @get_and_head(app, "/images/{path:path}/", include_in_schema=False)
     @get_and_head(app, "/cdn-cgi/imagedelivery/{path:path}/", include_in_schema=False)

@@ -86,6 +86,7 @@ class Meter:
         self.clock = clock
         self._counted: LRUCache[str, int] = LRUCache(MEMO_SIZE)  # key -> start of its window
         self._deliveries: Counter[int] = Counter()  # by day, not yet in the catalog
+        self._stream_ms: Counter[int] = Counter()  # live-stream video served, likewise
         self._lock = threading.Lock()
         self.counted = 0  # unique transformations this process counted
         self.refused = 0  # transformations refused past the quota
@@ -139,6 +140,12 @@ class Meter:
         with self._lock:
             self._deliveries[day] += 1
 
+    def note_stream_delivered(self, milliseconds: int) -> None:
+        """Video of a live stream served (segments, clips); added to the catalog by `flush`."""
+        day = day_number(self.clock())
+        with self._lock:
+            self._stream_ms[day] += milliseconds
+
     def deliveries_this_month(self) -> int:
         """Hosted deliveries since the first of this month (UTC), this server's unflushed
         ones included (synchronous). Read before the catalog, so a flush in between counts
@@ -178,13 +185,17 @@ class Meter:
         """Add the deliveries noted so far to the catalog (synchronous)."""
         with self._lock:
             pending, self._deliveries = self._deliveries, Counter()
-        if not pending:
-            return
+            streamed, self._stream_ms = self._stream_ms, Counter()
         try:
-            self.usage.add(Metric.DELIVERIES, pending.items())
+            if pending:
+                self.usage.add(Metric.DELIVERIES, pending.items())
+                pending = Counter()
+            if streamed:
+                self.usage.add(Metric.STREAM_MS_DELIVERED, streamed.items())
         except BaseException:
             with self._lock:  # try again at the next flush
                 self._deliveries.update(pending)
+                self._stream_ms.update(streamed)
             raise
 
     def report(
@@ -213,6 +224,10 @@ class Meter:
                 await asyncio.to_thread(self.flush)
             except Exception as error:  # the catalog away: keep counting, flush later
                 log.warning("usage: cannot write deliveries yet: %s", error)
+
+
+def _minutes(milliseconds: int) -> float:
+    return round(milliseconds / 60_000, 3)
 
 
 def usage_report(
@@ -247,6 +262,8 @@ def usage_report(
                 "unique_transformations": day.transformations,
                 "deliveries": day.deliveries,
                 "images_stored": day.images_stored,
+                "stream_minutes_recorded": _minutes(day.stream_ms_recorded),
+                "stream_minutes_delivered": _minutes(day.stream_ms_delivered),
                 "cost": cost(day.transformations),
             }
             for day in days
@@ -255,6 +272,8 @@ def usage_report(
             "unique_transformations": total,
             "deliveries": sum(day.deliveries for day in days),
             "images_stored": days[-1].images_stored,
+            "stream_minutes_recorded": _minutes(sum(day.stream_ms_recorded for day in days)),
+            "stream_minutes_delivered": _minutes(sum(day.stream_ms_delivered for day in days)),
             "cost": cost(total),
         },
         "window": {

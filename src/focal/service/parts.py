@@ -36,6 +36,7 @@ from focal.sources.freshness import FreshSources
 from focal.sources.local import LocalOrigin
 from focal.sources.remote import RemoteFetcher
 from focal.storage import BlobStore, open_blob_store
+from focal.stream.service import StreamParts, build_stream
 from focal.vips import set_threads
 
 MIB = 1024 * 1024
@@ -95,6 +96,7 @@ class Parts:
     delivery: DeliveryService
     hosted: HostedImages
     chains: ChainService
+    stream: StreamParts
 
     async def aclose(self) -> None:
         """Close every part, those that others use last."""
@@ -166,4 +168,5 @@ def build_parts(settings: Settings, clock: Clock = now_micros) -> Parts:
         delivery=delivery,
         hosted=HostedImages(settings, hosted_catalog, blobs, fetcher, delivery, meter, early_faces),
         chains=ChainService(jobs, limits, meter, faces),
+        stream=build_stream(settings, catalog, blobs, meter.note_stream_delivered),
     )

@@ -1,0 +1,1 @@
+"""Live streams: RTMP ingest, recording by remuxing, HLS playback and instant clips."""
