@@ -117,6 +117,11 @@ def _v5_variant_options(connection: Connection) -> None:
     _V2_VARIANTS.drop(connection)
 
 
+def _v6_calls(connection: Connection) -> None:
+    schema.calls_apps.create(connection)
+    schema.calls_egress_daily.create(connection)
+
+
 # Append new steps; never edit or reorder a released one.
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _v1_face_boxes,
@@ -124,6 +129,7 @@ MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _v3_usage,
     _v4_blob_keys,
     _v5_variant_options,
+    _v6_calls,
 )
 
 

@@ -30,6 +30,7 @@ class Metric(StrEnum):
     DELIVERIES = "deliveries"  # hosted images served
     IMAGES_ADDED = "images_added"
     IMAGES_DELETED = "images_deleted"
+    CALLS_EGRESS_BYTES = "calls_egress_bytes"  # bytes the SFU sent to clients, all apps
 
 
 def day_number(micros: int) -> int:
