@@ -53,7 +53,6 @@ class Received:
     """Frames decoded on the client side, per kind."""
 
     frames: dict[str, int] = field(default_factory=lambda: {"audio": 0, "video": 0})
-    first_video_keyframe: bool | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     def consume(self, track: MediaStreamTrack) -> None:
@@ -61,9 +60,8 @@ class Received:
             try:
                 while True:
                     frame = await track.recv()
+                    assert frame is not None
                     self.frames[track.kind] += 1
-                    if track.kind == "video" and self.first_video_keyframe is None:
-                        self.first_video_keyframe = bool(getattr(frame, "key_frame", True))
             except MediaStreamError:
                 pass
 
@@ -82,7 +80,8 @@ class Peer:
         self.bytes_received = 0
         self.session_id = ""
         self.channels: dict[str, Any] = {}
-        self.drop: Callable[[Any], bool] | None = None  # RTP packets to lose on purpose
+        # RTP datagrams to lose on purpose: drop(payload type, sequence number) -> lose it
+        self.drop: Callable[[int, int], bool] | None = None
         self.pc.on("track", self.received.consume)
         self.control: Any = None
 
@@ -122,9 +121,11 @@ class Peer:
             original = ice._recv
 
             async def recv(original: Any = original) -> bytes:
-                data: bytes = await original()
-                self.bytes_received += len(data)
-                return data
+                while True:
+                    data: bytes = await original()
+                    self.bytes_received += len(data)
+                    if not self._lost(data):
+                        return data
 
             ice._recv = recv
 
@@ -151,7 +152,6 @@ class Peer:
         assert answer.status_code == 200, answer.text
         result = answer.json()
         await self.pc.setRemoteDescription(RTCSessionDescription(**result["sessionDescription"]))
-        self._install_drop()
         return dict(result)
 
     async def pull(self, session_id: str, names: list[str]) -> dict[str, Any]:
@@ -171,26 +171,20 @@ class Peer:
     async def apply_offer(self, offer: dict[str, str]) -> None:
         await self.pc.setRemoteDescription(RTCSessionDescription(**offer))
         answer = await self._local("answer")
-        self._install_drop()
         done = await self.call(
             "PUT", f"/{self.session_id}/renegotiate", {"sessionDescription": answer}
         )
         assert done.status_code == 200, done.text
 
-    def _install_drop(self) -> None:
-        for transceiver in self.pc.getTransceivers():
-            receiver = transceiver.receiver
-            if getattr(receiver, "_drop_installed", False):
-                continue
-            receiver._drop_installed = True
-            original = receiver._handle_rtp_packet
-
-            async def handle(packet: Any, arrival_time_ms: int, original: Any = original) -> None:
-                if self.drop is not None and self.drop(packet):
-                    return
-                await original(packet, arrival_time_ms)
-
-            receiver._handle_rtp_packet = handle
+    def _lost(self, data: bytes) -> bool:
+        """Lose an RTP datagram on purpose (`drop`), before SRTP sees it: the header of an
+        SRTP packet is in the clear (payload type and sequence number)."""
+        if self.drop is None or len(data) < 12 or not 128 <= data[0] < 192:
+            return False
+        payload_type = data[1] & 0x7F
+        if 64 <= payload_type < 96:  # RTCP (RFC 5761)
+            return False
+        return self.drop(payload_type, int.from_bytes(data[2:4], "big"))
 
     async def close(self) -> None:
         await self.pc.close()

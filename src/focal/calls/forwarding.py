@@ -143,6 +143,7 @@ class Publication:
         self.media_ssrc: int | None = None
         self.last_media: float | None = None  # clock time of the last packet
         self.packets = 0
+        self.keyframes_requested = 0  # PLIs sent to the publisher
         self._last_keyframe_request = -KEYFRAME_INTERVAL
 
     def attach(self, receiver: RTCRtpReceiver) -> None:
@@ -204,6 +205,7 @@ class Publication:
         if self.receiver is None or self.media_ssrc is None:
             return
         self._last_keyframe_request = now
+        self.keyframes_requested += 1
         await self.receiver._send_rtcp_pli(self.media_ssrc)
 
 
@@ -220,6 +222,7 @@ class Subscription:
     extensions: HeaderExtensionsMap = field(default_factory=HeaderExtensionsMap)
     history: dict[int, bytes] = field(default_factory=dict)
     waiting_for_keyframe: bool = True
+    started: bool = False
     _sequence_offset: int | None = None
     _timestamp_offset: int = field(default_factory=lambda: random.getrandbits(32))
     _start: int = field(default_factory=lambda: random.getrandbits(15))
@@ -232,7 +235,10 @@ class Subscription:
         original_rtcp = sender._handle_rtcp_packet
 
         async def send(parameters: RTCRtpSendParameters) -> None:
-            await original_send(parameters)
+            await original_send(parameters)  # aiortc starts a sender once; so does this
+            if self.started:
+                return
+            self.started = True
             main = parameters.codecs[0]
             self.payload_type = main.payloadType
             self.mime_type = main.mimeType

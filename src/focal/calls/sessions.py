@@ -174,6 +174,11 @@ class CallSession:
     # --- signaling ----------------------------------------------------------------------
 
     async def _apply_remote(self, sdp: str, kind: str) -> None:
+        if not any(line.startswith("m=") for line in sdp.splitlines()):
+            raise bad_request(
+                f"the session description ({kind}) has no media section: send the SDP of "
+                "the PeerConnection's createOffer() or createAnswer()"
+            )
         try:
             await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type=kind))
         except FocalError:
