@@ -13,9 +13,9 @@ from typing import Any
 
 import httpx
 import pytest
+
 from browser import CHROMIUM_ARGS, chromium_path
 from calls.server import CallsApp
-
 from conftest import RunningServer, serving
 
 ROOM_APP = Path(__file__).parents[2] / "examples" / "calls_room" / "app.py"
