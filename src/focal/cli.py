@@ -132,6 +132,25 @@ def serve(
     )
 
 
+calls_app = typer.Typer(help="Calls, the WebRTC SFU (needs focal[calls]).", no_args_is_help=True)
+app.add_typer(calls_app, name="calls")
+
+
+@calls_app.command(name="serve")
+def calls_serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+) -> None:
+    """Run the server for calls: the SFU on, in one process (its sessions live in it), and
+    no face detector started ahead of use."""
+    import os
+
+    os.environ["FOCAL_CALLS_ENABLED"] = "true"
+    os.environ["FOCAL_WORKERS"] = "1"
+    os.environ["FOCAL_DETECTOR_WARM_START"] = "false"
+    serve(host=host, port=port, workers=None)
+
+
 @app.command(name="transform")
 def transform_command(
     source: Annotated[Path, typer.Argument(help="An image, or a folder of images.")],
