@@ -16,6 +16,7 @@ from aiortc import (
     AudioStreamTrack,
     MediaStreamTrack,
     RTCPeerConnection,
+    RTCRtpSender,
     RTCSessionDescription,
     VideoStreamTrack,
 )
@@ -136,11 +137,18 @@ class Peer:
         self._count_received()
         return {"sdp": self.pc.localDescription.sdp, "type": self.pc.localDescription.type}
 
-    async def push(self, tracks: dict[str, MediaStreamTrack]) -> dict[str, Any]:
-        """Push each track under its name; the SFU's answer is applied."""
+    async def push(
+        self, tracks: dict[str, MediaStreamTrack], codec: str | None = None
+    ) -> dict[str, Any]:
+        """Push each track under its name (video in `codec` if given); the SFU's answer is
+        applied."""
         mids = []
         for name, track in tracks.items():
             transceiver = self.pc.addTransceiver(track, direction="sendonly")
+            if codec is not None and track.kind == "video":
+                capabilities = RTCRtpSender.getCapabilities("video").codecs
+                chosen = [c for c in capabilities if c.mimeType.lower() == codec.lower()]
+                transceiver.setCodecPreferences(chosen[:1])
             mids.append((name, transceiver))
         self._open_control_channel()
         offer = await self._local("offer")

@@ -308,3 +308,22 @@ def test_egress_is_what_the_apps_clients_received(calls_server: RunningServer) -
     assert received > 10_000
     assert report["egress_gb"] >= counted / 1e9
     assert report["cost"] == 0  # well inside the 1,000 GB free each month
+
+
+def test_h264_is_forwarded_as_it_was_encoded(
+    calls_server: RunningServer, calls_app: CallsApp
+) -> None:
+    async def test(http: httpx.AsyncClient) -> None:
+        publisher = Peer(http, calls_app.id, calls_app.secret)
+        await publisher.new_session()
+        await publisher.push({"camera": MovingVideo()}, codec="video/H264")
+        viewer = Peer(http, calls_app.id, calls_app.secret)
+        await viewer.new_session()
+        await viewer.pull(publisher.session_id, ["camera"])
+        await until(lambda: viewer.received.frames["video"] >= 5, "decoded H.264 frames")
+        session = sfu_of(calls_server).session(calls_app.id, viewer.session_id)
+        assert session.remote[0].subscription.mime_type.lower() == "video/h264"
+        for peer in (publisher, viewer):
+            await peer.close()
+
+    run(calls_server, test)
