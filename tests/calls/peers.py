@@ -200,7 +200,7 @@ class Peer:
             task.cancel()
 
 
-async def until(condition: Callable[[], bool], what: str, seconds: float = 20.0) -> None:
+async def until(condition: Callable[[], bool], what: str, seconds: float = 90.0) -> None:
     """Wait for `condition`, polling; fails naming `what` after a generous bound."""
     for _ in range(int(seconds / 0.05)):
         if condition():

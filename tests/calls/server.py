@@ -1,4 +1,5 @@
-"""A Focal server with the SFU on 127.0.0.1 for the calls tests, and an app on it."""
+"""A Focal server with the SFU on 127.0.0.1 for the calls tests (`calls_server`, one per
+module), and an app on it (`calls_app`)."""
 
 from __future__ import annotations
 
@@ -44,8 +45,3 @@ def create_calls_app(server: RunningServer, name: str = "test") -> CallsApp:
 @pytest.fixture
 def calls_app(calls_server: RunningServer) -> CallsApp:
     return create_calls_app(calls_server)
-
-
-@pytest.fixture
-def http(calls_server: RunningServer) -> httpx.AsyncClient:
-    return httpx.AsyncClient(base_url=calls_server.url, timeout=30)

@@ -15,7 +15,7 @@ def test_one_publisher_three_subscribers_decode_video_and_audio(
     async def run() -> None:
         import httpx
 
-        async with httpx.AsyncClient(base_url=calls_server.url, timeout=30) as http:
+        async with httpx.AsyncClient(base_url=calls_server.url, timeout=120) as http:
             publisher = Peer(http, calls_app.id, calls_app.secret)
             await publisher.new_session()
             pushed = await publisher.push({"camera": MovingVideo(), "mic": Tone()})

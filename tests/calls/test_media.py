@@ -17,7 +17,7 @@ from focal.calls.sfu import Sfu
 
 def run(server: RunningServer, test: Callable[[httpx.AsyncClient], Awaitable[None]]) -> None:
     async def main() -> None:
-        async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+        async with httpx.AsyncClient(base_url=server.url, timeout=120) as http:
             await test(http)
 
     asyncio.run(main())
@@ -293,7 +293,7 @@ def test_egress_is_what_the_apps_clients_received(calls_server: RunningServer) -
         return peers
 
     async def main() -> list[Peer]:
-        async with httpx.AsyncClient(base_url=calls_server.url, timeout=30) as http:
+        async with httpx.AsyncClient(base_url=calls_server.url, timeout=120) as http:
             return await test(http)
 
     peers = asyncio.run(main())
