@@ -92,5 +92,5 @@ def test_joining_shows_the_preview_and_the_other_participants_then_leaving(
     httpx.post(f"{room_url}/api/leave", json={"sessionId": other})
     page.wait_for_function("document.querySelectorAll('figure').length === 1")
     page.click("#leave-button")
-    assert page.locator("#status").inner_text() == "Not in the call."
+    page.wait_for_function("document.getElementById('status').textContent === 'Not in the call.'")
     assert page.locator("figure").count() == 0

@@ -55,7 +55,9 @@ async function gathered() {
 }
 
 async function pullNewTracks() {
+  const self = me;
   const room = await api("GET", "/api/room");
+  if (me !== self) return; // left meanwhile
   const wanted = [];
   for (const participant of room.participants) {
     if (participant.sessionId === me.sessionId) continue;
@@ -111,7 +113,7 @@ async function join(name) {
 
 async function leave() {
   clearInterval(polling);
-  if (me) await api("POST", "/api/leave", { sessionId: me.sessionId }).catch(() => {});
+  const leaving = me;
   if (pc) pc.close();
   for (const figure of tileBySession.values()) figure.remove();
   tileBySession.clear(); pulled.clear(); sessionByMid.clear();
@@ -119,6 +121,7 @@ async function leave() {
   joinForm.querySelector("label").hidden = false;
   joinButton.hidden = false; joinButton.disabled = false; leaveButton.hidden = true;
   say("Not in the call.");
+  if (leaving) await api("POST", "/api/leave", { sessionId: leaving.sessionId }).catch(() => {});
 }
 
 joinForm.addEventListener("submit", (event) => {
