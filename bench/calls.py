@@ -314,7 +314,11 @@ def run() -> dict[str, Any]:
     result["marginal_cpu_ms_per_second_per_subscriber"] = round(1000 * cpu / subscribers, 2)
     result["floor_us_per_packet"] = round(floor * 1e6, 2)
     result["marginal_to_floor_ratio"] = round(marginal / floor, 1)
+    # A slope from two noisy steps can come out at or below zero on a busy machine: no estimate.
     result["subscribers_per_core_estimate"] = round(subscribers / cpu) if cpu > 0 else None
+    result["forwarding_kept_up"] = (
+        packets > 0.8 * subscribers * large["forwarded_packets_per_second"] / large["subscribers"]
+    )
     return result
 
 
