@@ -316,9 +316,9 @@ def run() -> dict[str, Any]:
     result["marginal_to_floor_ratio"] = round(marginal / floor, 1)
     # A slope from two noisy steps can come out at or below zero on a busy machine: no estimate.
     result["subscribers_per_core_estimate"] = round(subscribers / cpu) if cpu > 0 else None
-    result["forwarding_kept_up"] = (
-        packets > 0.8 * subscribers * large["forwarded_packets_per_second"] / large["subscribers"]
-    )
+    sent_per_subscriber = VIDEO_BPS / 8 / VIDEO_PACKET + 50  # video and audio packets a second
+    wanted = 0.9 * large["subscribers"] * sent_per_subscriber
+    result["forwarding_kept_up"] = large["forwarded_packets_per_second"] >= wanted
     return result
 
 
