@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from browser import CHROMIUM_ARGS, chromium_path
+from browser import CHROMIUM_ARGS, chromium_path, require_chromium
 from calls.server import CallsApp
 from conftest import RunningServer, serving
 
@@ -40,20 +40,27 @@ def room_url(calls_server: RunningServer, calls_app: CallsApp) -> Iterator[str]:
 
 
 @pytest.fixture
-def media_page(browser: Any) -> Iterator[Any]:
-    """A page of a Chromium with a fake camera and microphone, allowed without asking."""
-    chromium = browser.browser_type.launch(
-        executable_path=chromium_path(), headless=True, args=[*CHROMIUM_ARGS, *FAKE_MEDIA]
-    )
-    context = chromium.new_context()
-    context.set_default_timeout(15_000)
-    page = context.new_page()
+def media_page() -> Iterator[Any]:
+    """A page of a Chromium with a fake camera and microphone, allowed without asking.
+
+    Its own Playwright, stopped after the test: the sync API keeps an event loop running in
+    this thread while it lives, and the tests after this one call asyncio.run."""
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
     errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    try:
-        yield page
-    finally:
-        chromium.close()
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=chromium_path(), headless=True, args=[*CHROMIUM_ARGS, *FAKE_MEDIA]
+        )
+        context = chromium.new_context()
+        context.set_default_timeout(15_000)
+        page = context.new_page()
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        try:
+            yield page
+        finally:
+            chromium.close()
     assert not errors, f"the page threw: {errors}"
 
 
