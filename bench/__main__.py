@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import math
 import os
 import platform
@@ -50,7 +51,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         action="append",
         default=[],
         metavar="NAME",
-        help=f"run only this scenario (repeatable): {', '.join(s.name for s in SCENARIOS)}",
+        help="run only this scenario (repeatable): "
+        + ", ".join([*(s.name for s in SCENARIOS), "calls"]),
     )
     parser.add_argument(
         "--concurrency",
@@ -265,9 +267,27 @@ def context(args: argparse.Namespace, started: datetime.datetime) -> dict[str, o
     }
 
 
+CALLS = "calls"  # the SFU's scenario (bench/calls.py): media, not image requests
+
+
+def run_calls(output: Path, console: Console) -> None:
+    from bench import calls
+
+    console.print("calls: the SFU, one publisher at 1.5 Mbps + audio, growing subscribers")
+    result = calls.run()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(result, indent=2) + "\n")
+    console.print(f"calls results written to {output}")
+
+
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     console = Console()
+    if CALLS in args.scenario or not args.scenario:
+        run_calls(args.output.with_name("calls.json"), console)
+        if args.scenario == [CALLS]:
+            return 0
+        args.scenario = [name for name in args.scenario if name != CALLS]
     started = datetime.datetime.now(datetime.UTC)
     scenarios = select(args.scenario)
     points: list[Point] = []

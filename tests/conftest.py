@@ -27,8 +27,9 @@ from focal.service.metering import Clock
 from focal.service.parts import Parts
 
 # tests/postgres.py: a throwaway PostgreSQL cluster, and `database_url` on every backend;
-# tests/browser.py: headless Chromium (`browser`, `page`, `screenshot`).
-pytest_plugins = ["postgres", "browser"]
+# tests/browser.py: headless Chromium (`browser`, `page`, `screenshot`);
+# tests/calls/server.py: a server with the SFU (`calls_server`, `calls_app`).
+pytest_plugins = ["postgres", "browser", "calls.server"]
 
 PHOTOS = Path(__file__).parent / "data" / "faces" / "images"
 

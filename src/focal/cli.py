@@ -33,6 +33,7 @@ from focal.memory import SERVER_ARENAS, limit_malloc_arenas
 from focal.options import Options, parse_options
 from focal.pipeline import Limits, probe
 from focal.service import ClientHints, Described, transform
+from focal.service.calls_usage import calls_report_of
 from focal.service.faces import detect_in_process
 from focal.service.metering import HostedQuotas, report_range, usage_report
 from focal.service.parts import face_detector
@@ -149,6 +150,25 @@ def stream_serve(
     settings = _settings(stream_rtmp_host=host, stream_rtmp_port=port)
     logging.config.dictConfig(logging_config(settings.log_format, settings.log_level))
     asyncio.run(serve_ingest(settings))
+
+
+calls_app = typer.Typer(help="Calls, the WebRTC SFU (needs focal[calls]).", no_args_is_help=True)
+app.add_typer(calls_app, name="calls")
+
+
+@calls_app.command(name="serve")
+def calls_serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+) -> None:
+    """Run the server for calls: the SFU on, in one process (its sessions live in it), and
+    no face detector started ahead of use."""
+    import os
+
+    os.environ["FOCAL_CALLS_ENABLED"] = "true"
+    os.environ["FOCAL_WORKERS"] = "1"
+    os.environ["FOCAL_DETECTOR_WARM_START"] = "false"
+    serve(host=host, port=port, workers=None)
 
 
 @app.command(name="transform")
@@ -481,6 +501,15 @@ def _hosted_line(hosted: dict[str, Any]) -> str:
     )
 
 
+def _calls_line(calls: dict[str, Any]) -> str:
+    """Calls as billed: GB sent to clients, what is past the free allowance, and its cost."""
+    return (
+        f"calls: {calls['egress_gb']:,.6f} GB sent to clients; {calls['billable_gb']:,.6f} GB "
+        f"past {calls['free_gb_per_month']:,g} GB free a month, at ${calls['price_per_gb']:.2f} "
+        f"per GB: ${calls['cost']:,.4f}"
+    )
+
+
 def _chart(report: dict[str, Any]) -> str:
     """The daily unique transformations as a bar chart for the terminal."""
     plotext.clear_figure()
@@ -524,6 +553,7 @@ def usage(
             now=now,
             hosted_quotas=HostedQuotas.from_settings(settings),
         )
+        report["calls"] = calls_report_of(engine, settings, report["from"], report["to"])
     except FocalError as error:
         errors.print(f"[red]error:[/red] {error.message}")
         raise typer.Exit(2) from None
@@ -573,6 +603,7 @@ def usage(
         highlight=False,
     )
     console.print(_hosted_line(report["hosted"]), highlight=False)
+    console.print(_calls_line(report["calls"]), highlight=False)
     if chart:
         console.print(Text.from_ansi(_chart(report)))
 

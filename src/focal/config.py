@@ -258,6 +258,17 @@ class Settings(BaseSettings):
     stream_max_segment_bytes: AtLeastOne = 64 * 1024 * 1024  # one GOP's segment at most
     # A segment is cut at the first keyframe once it is this long (GOPs of 2-10 s).
     stream_segment_seconds: Annotated[float, Field(gt=0, le=10)] = 2.0
+    # Calls, the WebRTC SFU (needs focal[calls]): served by `focal serve` when enabled, or
+    # alone by `focal calls serve`.
+    calls_enabled: bool = False
+    # The addresses the SFU's ICE binds and announces (its public IPs, as a real SFU's
+    # announced IP); none: every non-loopback address of the host, as aioice gathers them.
+    calls_ice_addresses: CommaList = ()
+    calls_max_tracks_per_request: AtLeastOne = 64
+    calls_track_idle_seconds: Seconds = 30.0  # a pushed track without media so long is closed
+    calls_reconnect_seconds: Seconds = 30.0  # a session without connectivity stays usable so long
+    calls_price_per_gb: Amount = 0.05  # egress (bytes sent to clients); inbound is free
+    calls_free_gb_per_month: ZeroOrMore = 1000
 
     @classmethod
     def settings_customise_sources(

@@ -122,6 +122,11 @@ def _v6_live_streams(connection: Connection) -> None:
         table.create(connection)
 
 
+def _v7_calls(connection: Connection) -> None:
+    schema.calls_apps.create(connection)
+    schema.calls_egress_daily.create(connection)
+
+
 # Append new steps; never edit or reorder a released one.
 MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _v1_face_boxes,
@@ -130,6 +135,7 @@ MIGRATIONS: tuple[Callable[[Connection], None], ...] = (
     _v4_blob_keys,
     _v5_variant_options,
     _v6_live_streams,
+    _v7_calls,
 )
 
 

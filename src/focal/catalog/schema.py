@@ -170,3 +170,23 @@ stream_segments = Table(
     Column("size", BigInteger, nullable=False),
     Column("blob_key", Text, nullable=False),
 )
+
+# Calls: the applications of the SFU, each with a secret kept as its SHA-256 only.
+calls_apps = Table(
+    "calls_apps",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("name", String(100), nullable=False),
+    Column("secret_hash", String(64), nullable=False, unique=True),
+    Column("created", BigInteger, nullable=False),
+)
+
+# Calls: bytes sent to clients (RTP, RTCP, data) per UTC day and app; the total per day is
+# also the usage_daily metric calls_egress_bytes.
+calls_egress_daily = Table(
+    "calls_egress_daily",
+    metadata,
+    Column("day", Integer, primary_key=True),
+    Column("app_id", String(32), primary_key=True),
+    Column("bytes", BigInteger, nullable=False),
+)

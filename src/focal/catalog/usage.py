@@ -32,6 +32,7 @@ class Metric(StrEnum):
     IMAGES_DELETED = "images_deleted"
     STREAM_MS_RECORDED = "stream_ms_recorded"  # milliseconds of live video recorded
     STREAM_MS_DELIVERED = "stream_ms_delivered"  # milliseconds of video segments served
+    CALLS_EGRESS_BYTES = "calls_egress_bytes"  # bytes the SFU sent to clients, all apps
 
 
 def day_number(micros: int) -> int:

@@ -287,6 +287,22 @@ class HostedUsage(Answer):
     deliveries_quota: int | None
 
 
+class CallsAppUsage(Answer):
+    appId: str
+    egress_bytes: int
+    egress_gb: float
+
+
+class CallsUsage(Answer):
+    price_per_gb: float
+    free_gb_per_month: float
+    egress_bytes: int = Field(description="bytes the SFU sent to clients (RTP, RTCP, data)")
+    egress_gb: float
+    billable_gb: float = Field(description="GB past each calendar month's free allowance")
+    cost: float
+    apps: list[CallsAppUsage]
+
+
 class UsageReport(Answer):
     first: str = Field(alias="from", description="YYYY-MM-DD, UTC")
     last: str = Field(alias="to", description="YYYY-MM-DD, UTC, included")
@@ -295,6 +311,7 @@ class UsageReport(Answer):
     total: UsageTotal
     window: UsageWindow
     hosted: HostedUsage
+    calls: CallsUsage
 
 
 # --- the Images API ----------------------------------------------------------------------

@@ -23,6 +23,7 @@ from focal.errors import ErrorKind, FocalError
 from focal.server.access_log import AccessLog
 from focal.server.api_models import DELIVERY_RESPONSES, ORIGINAL_RESPONSE, TEXT_ERRORS
 from focal.server.body_limit import BodyLimit, RouteBodyLimits
+from focal.server.calls_errors import CALLS_PATHS, is_session_path, session_error
 from focal.server.cors import PathScopedCORS
 from focal.server.dashboard_routes import router as dashboard_routes
 from focal.server.hosted_api import ENVELOPED_PATHS, error_envelope
@@ -58,7 +59,9 @@ def error_for(path: str, error: FocalError) -> Response:
     FocalError answered passing through (a refusal's cause is its message: no traceback)."""
     level = logging.WARNING if error.status >= 500 else logging.INFO
     log.log(level, "answered %d, error %d: %s", error.status, error.code, error.message)
-    if path.startswith(ENVELOPED_PATHS + ENVELOPED_STREAM_PATHS):
+    if is_session_path(path):
+        return session_error(error)
+    if path.startswith(ENVELOPED_PATHS + ENVELOPED_STREAM_PATHS + (CALLS_PATHS,)):
         return error_envelope(error)
     return error_response(error)
 
@@ -85,6 +88,16 @@ def readiness_parts(parts: Parts) -> ReadinessParts:
     return ReadinessParts(parts.catalog, parts.blobs, parts.detectors)
 
 
+def include_calls(app: FastAPI) -> None:
+    """The Calls API and its page (focal[calls]: aiortc is imported only here)."""
+    from focal.server.calls_api import apps, sessions
+    from focal.server.calls_page import router as calls_page
+
+    app.include_router(apps)
+    app.include_router(sessions)
+    app.include_router(calls_page)
+
+
 def create_app(settings: Settings | None = None, clock: Clock = now_micros) -> FastAPI:
     """`clock` is what metering's days and windows run on."""
     settings = settings or load_settings()
@@ -100,14 +113,20 @@ def create_app(settings: Settings | None = None, clock: Clock = now_micros) -> F
             warming = asyncio.get_running_loop().run_in_executor(
                 None, functools.partial(parts.detectors.start, wait_ready=True)
             )
-        flushing = asyncio.create_task(parts.meter.flush_every(settings.usage_flush_seconds))
+        background = [
+            asyncio.create_task(parts.meter.flush_every(settings.usage_flush_seconds)),
+            asyncio.create_task(parts.calls_egress.flush_every(settings.usage_flush_seconds)),
+        ]
+        if parts.calls is not None:
+            background.append(asyncio.create_task(parts.calls.sweep_every(1.0)))
         async with AsyncExitStack() as ingest:
             if settings.stream_enabled:
                 await ingest.enter_async_context(
                     ingesting(settings, parts.stream, parts.blobs, parts.meter.usage)
                 )
             yield
-        flushing.cancel()
+        for task in background:
+            task.cancel()
         await parts.aclose()  # stops a warm start still loading, too
         if settings.detector_warm_start:
             await warming
@@ -178,6 +197,8 @@ def create_app(settings: Settings | None = None, clock: Clock = now_micros) -> F
     app.include_router(widget_routes)
     app.include_router(dashboard_routes)
     app.include_router(stream_api)
+    if settings.calls_enabled:
+        include_calls(app)
 
     @get_and_head(app, "/images/{path:path}/", include_in_schema=False)
     @get_and_head(app, "/cdn-cgi/imagedelivery/{path:path}/", include_in_schema=False)

@@ -13,6 +13,7 @@ from focal.errors import ErrorKind, FocalError
 from focal.server.api_models import TEXT_ERRORS, UsageReport
 from focal.server.auth import AUTHORIZED
 from focal.server.state import parts_of
+from focal.service.calls_usage import calls_report_of
 
 router = APIRouter()
 
@@ -46,5 +47,9 @@ async def usage(
         _day(first_day, "from"),
         _day(last_day, "to"),
         price_per_1000=parts.settings.price_per_1000_transformations,
+    )
+    await asyncio.to_thread(parts.calls_egress.flush)  # this server's egress so far included
+    report["calls"] = await asyncio.to_thread(
+        calls_report_of, parts.catalog, parts.settings, report["from"], report["to"]
     )
     return JSONResponse(report)

@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
 from focal.catalog import FaceBoxStore, HostedCatalog, UsageStore, catalog_url, open_catalog
+from focal.catalog.calls import CallsAppStore
 from focal.catalog.times import now_micros
 from focal.config import Settings
 from focal.faces.detector import FaceDetector
 from focal.faces.workers import DetectorPool
 from focal.pipeline import Limits
+from focal.service.calls_usage import EgressMeter
 from focal.service.chain import ChainService
 from focal.service.delivery import DeliveryService
 from focal.service.early_faces import EarlyFaces
@@ -38,6 +41,9 @@ from focal.sources.remote import RemoteFetcher
 from focal.storage import BlobStore, open_blob_store
 from focal.stream.service import StreamParts, build_stream
 from focal.vips import set_threads
+
+if TYPE_CHECKING:
+    from focal.calls.sfu import Sfu
 
 MIB = 1024 * 1024
 
@@ -74,6 +80,19 @@ def url_access(settings: Settings, clock: Clock = now_micros) -> UrlAccess:
     return UrlAccess(settings.url_signing_keys, settings.unsigned_options, settings.presets, clock)
 
 
+def calls_sfu(settings: Settings, egress: EgressMeter) -> Sfu:
+    """The SFU of FOCAL_CALLS_ENABLED (aiortc is imported only then: focal[calls])."""
+    from focal.calls.sfu import CallsLimits, Sfu
+
+    limits = CallsLimits(
+        ice_addresses=settings.calls_ice_addresses,
+        max_tracks_per_request=settings.calls_max_tracks_per_request,
+        track_idle_seconds=settings.calls_track_idle_seconds,
+        reconnect_seconds=settings.calls_reconnect_seconds,
+    )
+    return Sfu(limits, egress.add)
+
+
 @dataclass(frozen=True)
 class Parts:
     """What a running server is made of; each part owns its counters (read by /metrics)."""
@@ -97,12 +116,18 @@ class Parts:
     hosted: HostedImages
     chains: ChainService
     stream: StreamParts
+    calls_apps: CallsAppStore
+    calls_egress: EgressMeter
+    calls: Sfu | None  # None unless FOCAL_CALLS_ENABLED
 
     async def aclose(self) -> None:
         """Close every part, those that others use last."""
+        if self.calls is not None:
+            await self.calls.aclose()
         await self.delivery.settle()  # writes to the fleet's store under way
         await self.early_faces.aclose()  # before the detectors it uses
         await asyncio.to_thread(self.meter.flush)
+        await asyncio.to_thread(self.calls_egress.flush)
         await self.fetcher.aclose()
         await self.detectors.aclose()
         self.jobs.close()
@@ -149,6 +174,8 @@ def build_parts(settings: Settings, clock: Clock = now_micros) -> Parts:
     )
     hosted_catalog = HostedCatalog(catalog)
     blobs = open_blob_store(settings.storage_url, settings.data_dir)
+    calls_apps = CallsAppStore(catalog)
+    calls_egress = EgressMeter(calls_apps, clock)
     return Parts(
         settings=settings,
         limits=limits,
@@ -169,4 +196,7 @@ def build_parts(settings: Settings, clock: Clock = now_micros) -> Parts:
         hosted=HostedImages(settings, hosted_catalog, blobs, fetcher, delivery, meter, early_faces),
         chains=ChainService(jobs, limits, meter, faces),
         stream=build_stream(settings, catalog, blobs, meter.note_stream_delivered),
+        calls_apps=calls_apps,
+        calls_egress=calls_egress,
+        calls=calls_sfu(settings, calls_egress) if settings.calls_enabled else None,
     )
