@@ -16,7 +16,7 @@ from cachetools import LRUCache
 
 from focal.catalog import FaceBoxStore, StoredFaces
 from focal.faces.detector import DEFAULT_SCORE_THRESHOLD, MODEL_PATH, FaceDetector, face_boxes
-from focal.faces.workers import DetectionUnavailable, DetectorPool
+from focal.faces.workers import DetectionUnavailable, FaceDetectors
 from focal.pipeline import Box
 from focal.service.single_flight import SingleFlight
 
@@ -71,7 +71,7 @@ def detect_in_process(detector: FaceDetector, data: bytes) -> FaceLookup:
 
 
 class FaceLocator:
-    def __init__(self, pool: DetectorPool, store: FaceBoxStore | None, memory_size: int) -> None:
+    def __init__(self, pool: FaceDetectors, store: FaceBoxStore | None, memory_size: int) -> None:
         self.pool = pool
         self.store = store
         # A memory of 0 keeps nothing (cachetools refuses a zero-sized cache's every entry).
