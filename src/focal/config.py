@@ -235,9 +235,9 @@ class Settings(BaseSettings):
     storage_url: str = ""
 
     # Face detection.
-    detect_max_side: Annotated[int, Field(ge=32)] = 1024  # the model's stride is 32
+    detect_max_side: Annotated[int, Field(ge=32)] = 640  # the model's stride is 32
     detector_workers: AtLeastOne = 1
-    detector_threads: AtLeastOne = 2  # inference threads per worker
+    detector_threads: AtLeastOne = 1  # inference threads per worker (1: least CPU per image)
     detector_timeout: Seconds = 10.0
     detector_max_rss_mib: AtLeastOne = 200  # a worker above this is replaced after its task
     detector_warm_start: bool = True  # start the workers with the server, not on first use

@@ -32,7 +32,7 @@ MODEL_PATH = Path(__file__).resolve().parent / "model" / "retinaface.onnx"
 # The same weights quantized to INT8 by `make model`, for comparison (tools/eval_faces.py).
 INT8_MODEL_PATH = MODEL_PATH.with_name("retinaface.int8.onnx")
 
-DEFAULT_MAX_SIDE = 1024
+DEFAULT_MAX_SIDE = 640  # see the README (faces): recall, CPU and memory per size
 # Chosen with tools/eval_faces.py (--threshold 0.5 --sizes 160,...,1280 shows the raw scores).
 # The graph itself drops anything below 0.5. At the photos' own sizes every labelled face scores
 # 0.9999 and the only other detection is the quokka at 0.57. On copies resized to a longer side
@@ -170,21 +170,32 @@ def suppress_contained(faces: Sequence[Face], share: float = DEFAULT_CONTAINMENT
 
 def looks_human(face: Face) -> bool:
     """Whether a detection's box shape and landmarks are those of a human face (see
-    MIN_EYE_DISTANCE and the constants beside it for what was measured)."""
-    width, height = face.width, face.height
-    if width <= 0 or not MIN_ASPECT <= height / width <= MAX_ASPECT:
-        return False
+    MIN_EYE_DISTANCE and the constants beside it for what was measured).
+
+    Measured in the face's own frame, from the line between its eyes, so that a face lying on
+    its side (a photo turned without an EXIF orientation) passes as an upright one does.
+    """
     (left_x, left_y), (right_x, right_y), (nose_x, nose_y), mouth_left, mouth_right = face.landmarks
     eye_dx, eye_dy = right_x - left_x, right_y - left_y
     eye_distance = math.hypot(eye_dx, eye_dy)
-    if eye_distance < MIN_EYE_DISTANCE * width:
+    if eye_distance == 0:
         return False
-    mouth_y = (mouth_left[1] + mouth_right[1]) / 2
-    if mouth_y - (left_y + right_y) / 2 < MIN_EYES_TO_MOUTH * height:
+    across_x, across_y = eye_dx / eye_distance, eye_dy / eye_distance  # eye to eye
+    down_x, down_y = -across_y, across_x  # towards the chin
+    # The box's extent along each axis of the face.
+    face_width = abs(across_x) * face.width + abs(across_y) * face.height
+    face_height = abs(down_x) * face.width + abs(down_y) * face.height
+    if face_width <= 0 or not MIN_ASPECT <= face_height / face_width <= MAX_ASPECT:
+        return False
+    if eye_distance < MIN_EYE_DISTANCE * face_width:
+        return False
+    mouth_x = (mouth_left[0] + mouth_right[0] - left_x - right_x) / 2
+    mouth_y = (mouth_left[1] + mouth_right[1] - left_y - right_y) / 2
+    if mouth_x * down_x + mouth_y * down_y < MIN_EYES_TO_MOUTH * face_height:
         return False
     # Where the nose falls along the line from one eye to the other: 0..1 between them.
-    along = ((nose_x - left_x) * eye_dx + (nose_y - left_y) * eye_dy) / eye_distance**2
-    return not (0.0 <= along <= 1.0 and eye_distance < FRONTAL_MIN_EYE_DISTANCE * width)
+    along = ((nose_x - left_x) * across_x + (nose_y - left_y) * across_y) / eye_distance
+    return not (0.0 <= along <= 1.0 and eye_distance < FRONTAL_MIN_EYE_DISTANCE * face_width)
 
 
 def _load_verified(model_path: Path) -> bytes:

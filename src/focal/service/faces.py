@@ -49,9 +49,10 @@ def content_hash(data: bytes) -> str:
 
 
 def detector_identity(max_side: int) -> str:
-    """Stored boxes are reused only by the same model, threshold and detection size."""
+    """Stored boxes are reused only by the same model, threshold, detection size and checks
+    (`c1`: the shape, landmark and containment checks of faces/detector.py)."""
     checksum = MODEL_PATH.with_name(MODEL_PATH.name + ".sha256").read_text().split()[0]
-    return f"retinaface-{checksum[:16]}-t{DEFAULT_SCORE_THRESHOLD}-s{max_side}"
+    return f"retinaface-{checksum[:16]}-t{DEFAULT_SCORE_THRESHOLD}-s{max_side}-c1"
 
 
 def _lookup(stored: StoredFaces, origin: str) -> FaceLookup:
