@@ -236,7 +236,7 @@ class Settings(BaseSettings):
 
     # Face detection.
     detect_max_side: Annotated[int, Field(ge=32)] = 640  # the model's stride is 32
-    detector_workers: AtLeastOne = 1
+    detector_workers: AtLeastOne = 2  # processes; two keep both cores of a small machine busy
     detector_threads: AtLeastOne = 1  # inference threads per worker (1: least CPU per image)
     detector_timeout: Seconds = 10.0
     detector_max_rss_mib: AtLeastOne = 200  # a worker above this is replaced after its task

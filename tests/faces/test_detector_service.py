@@ -60,7 +60,9 @@ def _connections_to(port: int) -> int:
 def detector_process(tmp_path: Path) -> Iterator[DetectorProcess]:
     port = _free_port()
     environment = {key: value for key, value in os.environ.items() if not key.startswith("FOCAL_")}
-    environment.update(FOCAL_DATA_DIR=str(tmp_path), FOCAL_LOG_LEVEL="warning")
+    environment.update(
+        FOCAL_DATA_DIR=str(tmp_path), FOCAL_LOG_LEVEL="warning", FOCAL_DETECTOR_WORKERS="1"
+    )
     focal = Path(sys.executable).with_name("focal")
     process = subprocess.Popen(
         [str(focal), "detector", "serve", "--port", str(port)],
