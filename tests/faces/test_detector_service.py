@@ -6,6 +6,7 @@ the server answers with centre gravity, as when a local worker fails.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -18,9 +19,13 @@ from pathlib import Path
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from fastapi.responses import Response
 
-from conftest import RunningServer
-from focal.faces.workers import DetectionResult
+from conftest import RunningServer, server_settings, serving
+from focal.faces.remote import RemoteDetector
+from focal.faces.workers import DetectionResult, DetectionUnavailable
+from focal.server.detector_service import create_detector_app
 
 FACES = Path(__file__).parent.parent / "data" / "faces" / "images"
 # A tall photo with the face in its top fifth: a face crop and a centre crop differ.
@@ -182,3 +187,105 @@ def test_no_service_at_the_url_means_centre_gravity(
 ) -> None:
     server = _server_with_photo(start_server, detector_url=f"http://127.0.0.1:{_free_port()}")
     assert _crop(server, FACE_CROP).content == _crop(server, CENTRE_CROP).content
+
+
+# In this process (the code under test runs where coverage sees it): the service's own answers,
+# and the client's answers to a service that misbehaves.
+
+
+@pytest.fixture(scope="module")
+def in_process_service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    settings = server_settings(tmp_path_factory.mktemp("detector"), max_source_bytes=2_000_000)
+    with serving(create_detector_app(settings)) as (url, _):
+        with httpx.Client(base_url=url, timeout=60) as client:
+            while client.get("/healthz").status_code != 200:  # until the model is loaded
+                threading.Event().wait(0.2)
+        yield url
+
+
+def test_the_service_refuses_a_body_over_the_source_limit(in_process_service: str) -> None:
+    with httpx.Client(base_url=in_process_service, timeout=60) as client:
+        refused = client.post("/detect", content=b"\xff" * 2_000_001)
+        assert refused.status_code == 413
+        assert "FOCAL_MAX_SOURCE_BYTES" in refused.json()["error"]["message"]
+        found = client.post("/detect", content=PHOTO.read_bytes())
+        assert len(found.json()["faces"]) == 1
+
+
+def test_a_photo_cut_short_is_refused_as_the_callers_to_fix(in_process_service: str) -> None:
+    truncated = PHOTO.read_bytes()[:20_000]
+    with httpx.Client(base_url=in_process_service, timeout=60) as client:
+        refused = client.post("/detect", content=truncated)
+    assert refused.status_code == 415
+    assert refused.json()["error"]["message"]
+
+
+def test_a_detection_that_fails_in_the_worker_is_a_503(tmp_path: Path) -> None:
+    settings = server_settings(tmp_path, detector_timeout=0.001)  # no inference is that quick
+    with (
+        serving(create_detector_app(settings)) as (url, _),
+        httpx.Client(base_url=url, timeout=60) as client,
+    ):
+        while client.get("/healthz").status_code != 200:
+            threading.Event().wait(0.2)
+        failed = client.post("/detect", content=PHOTO.read_bytes())
+    assert failed.status_code == 503
+    assert "face detection failed" in failed.json()["error"]["message"]
+
+
+def _misbehaving(status: int, body: bytes) -> FastAPI:
+    app = FastAPI()
+
+    @app.post("/detect")
+    async def detect() -> Response:
+        return Response(body, status_code=status, media_type="application/json")
+
+    return app
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "down"),
+    [(503, b'{"error": {}}', True), (415, b'{"error": {}}', False), (200, b"{}", True)],
+    ids=["server-error", "refused-image", "unreadable"],
+)
+def test_the_client_turns_every_failure_into_detection_unavailable(
+    status: int, body: bytes, down: bool
+) -> None:
+    with serving(_misbehaving(status, body)) as (url, _):
+
+        async def ask() -> tuple[RemoteDetector, str]:
+            remote = RemoteDetector(url, timeout=30)
+            with pytest.raises(DetectionUnavailable, match=url):
+                await remote.detect(b"image")
+            state = remote.state
+            await remote.aclose()
+            return remote, state
+
+        remote, state = asyncio.run(ask())
+    assert remote.tasks_run == 1
+    # A refused image says nothing of the service; an error or an unreadable answer does.
+    assert (state == "unavailable") is down
+    assert remote.state == "unavailable"
+    assert remote.start_failure == "the face detector client is closed"
+
+
+def test_the_client_says_why_the_service_is_down_until_it_answers() -> None:
+    with serving(_misbehaving(503, b"{}")) as (url, _):
+
+        async def ask() -> tuple[str, str | None]:
+            remote = RemoteDetector(url, timeout=30)
+            remote.start(wait_ready=True)  # nothing to start
+            assert remote.state == "cold"
+            with pytest.raises(DetectionUnavailable):
+                await remote.detect(b"image")
+            state = remote.state, remote.start_failure
+            await remote.aclose()
+            with pytest.raises(DetectionUnavailable, match="closed"):
+                await remote.detect(b"image")
+            return state
+
+        state, failure = asyncio.run(ask())
+    assert state == "unavailable"
+    assert failure is not None and "503" in failure
+    with pytest.raises(ValueError):
+        RemoteDetector("http://127.0.0.1:1", timeout=0)
