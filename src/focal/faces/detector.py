@@ -58,7 +58,7 @@ DEFAULT_CONTAINMENT = 0.6
 # apart; cat and squirrel heads give eyes 0.13-0.31 apart with the nose between them.
 MIN_EYE_DISTANCE = 0.1  # of the box width
 FRONTAL_MIN_EYE_DISTANCE = 0.33  # of the box width, when the nose lies between the eyes
-MIN_ASPECT, MAX_ASPECT = 1.0, 1.6  # box height / width
+MIN_ASPECT, MAX_ASPECT = 0.9, 1.6  # box height / width, with room for rounder faces
 MIN_EYES_TO_MOUTH = 0.1  # of the box height, the mouth below the eyes
 # ONNX Runtime's execution providers by setting name; CPU is always the last resort.
 PROVIDERS = {
