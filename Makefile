@@ -47,6 +47,7 @@ bench: $(STAMP)
 
 model: $(STAMP)
 	$(BIN)/python tools/export_retinaface.py
+	$(BIN)/python tools/quantize_retinaface.py
 
 eval-faces: $(STAMP)
 	$(BIN)/python tools/eval_faces.py

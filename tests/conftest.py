@@ -112,8 +112,9 @@ def running_server(settings: Settings, clock: Clock = now_micros) -> Iterator[Ru
 
 
 def server_settings(data_dir: Path, **overrides: Any) -> Settings:
-    """Settings for a test server: no FOCAL_* variable of the environment leaks in."""
-    return load_settings(environ={}, data_dir=data_dir, **overrides)
+    """Settings for a test server: no FOCAL_* variable of the environment leaks in; one
+    detector worker unless a test asks for more (each costs a model load)."""
+    return load_settings(environ={}, data_dir=data_dir, **{"detector_workers": 1, **overrides})
 
 
 @pytest.fixture

@@ -171,6 +171,37 @@ def calls_serve(
     serve(host=host, port=port, workers=None)
 
 
+detector_app = typer.Typer(help="The face detector as its own service.", no_args_is_help=True)
+app.add_typer(detector_app, name="detector")
+
+
+@detector_app.command("serve")
+def detector_serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
+) -> None:
+    """Run face detection behind HTTP: POST /detect with image bytes, GET /healthz
+    (defaults: 127.0.0.1:8091). Servers use it with FOCAL_DETECTOR_URL."""
+    import uvicorn
+
+    from focal.server.detector_service import create_detector_app
+
+    settings = _settings(host=host, detector_port=port)
+    try:
+        log_config = logging_config(settings.log_format, settings.log_level)
+    except ValueError as error:
+        errors.print(f"error: {error}")
+        raise typer.Exit(2) from None
+    limit_malloc_arenas(SERVER_ARENAS)
+    uvicorn.run(
+        create_detector_app(settings),
+        host=settings.host,
+        port=settings.detector_port,
+        log_config=log_config,
+        log_level=settings.log_level.lower(),
+    )
+
+
 @app.command(name="transform")
 def transform_command(
     source: Annotated[Path, typer.Argument(help="An image, or a folder of images.")],

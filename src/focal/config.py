@@ -235,12 +235,18 @@ class Settings(BaseSettings):
     storage_url: str = ""
 
     # Face detection.
-    detect_max_side: Annotated[int, Field(ge=32)] = 1024  # the model's stride is 32
-    detector_workers: AtLeastOne = 1
-    detector_threads: AtLeastOne = 2  # inference threads per worker
+    detect_max_side: Annotated[int, Field(ge=32)] = 640  # the model's stride is 32
+    detector_workers: AtLeastOne = 2  # processes; two keep both cores of a small machine busy
+    detector_threads: AtLeastOne = 1  # inference threads per worker (1: least CPU per image)
     detector_timeout: Seconds = 10.0
     detector_max_rss_mib: AtLeastOne = 200  # a worker above this is replaced after its task
     detector_warm_start: bool = True  # start the workers with the server, not on first use
+    # ONNX Runtime's execution provider: cpu, or cuda where onnxruntime-gpu is installed.
+    detector_provider: Literal["cpu", "cuda"] = "cpu"
+    # A detector service (`focal detector serve`) to use instead of local workers, e.g.
+    # http://10.0.0.5:8091; empty: local workers. Down or slower than detector_timeout: centre.
+    detector_url: str = ""
+    detector_port: Port = 8091  # where `focal detector serve` listens (on FOCAL_HOST)
     face_cache_size: ZeroOrMore = 4096  # originals whose boxes are kept in memory
     # Hosted uploads waiting for their faces to be found in the background; past it, an
     # upload's faces are found on its first gravity=face delivery. 0: never at upload.

@@ -29,8 +29,10 @@ if TYPE_CHECKING:  # numpy and ONNX Runtime load only where detection runs: the 
     import numpy.typing as npt
 
 MODEL_PATH = Path(__file__).resolve().parent / "model" / "retinaface.onnx"
+# The same weights quantized to INT8 by `make model`, for comparison (tools/eval_faces.py).
+INT8_MODEL_PATH = MODEL_PATH.with_name("retinaface.int8.onnx")
 
-DEFAULT_MAX_SIDE = 1024
+DEFAULT_MAX_SIDE = 640  # see the README (faces): recall, CPU and memory per size
 # Chosen with tools/eval_faces.py (--threshold 0.5 --sizes 160,...,1280 shows the raw scores).
 # The graph itself drops anything below 0.5. At the photos' own sizes every labelled face scores
 # 0.9999 and the only other detection is the quokka at 0.57. On copies resized to a longer side
@@ -43,6 +45,26 @@ DEFAULT_SCORE_THRESHOLD = 0.9
 # removes nothing wrong. Compared with the shorter box side in pixels of the image fed to the
 # model (at most max_side), where RetinaFace's smallest anchor is 16 px.
 DEFAULT_MIN_FACE_SIZE = 0.0
+
+# A box whose area lies this much inside a better-scored box is a second box for that face
+# (the graph's own NMS compares IoU, which a small box inside a large one keeps low).
+DEFAULT_CONTAINMENT = 0.6
+# Checks of a box's own landmarks and shape that tell a human face from the model's false
+# detections, measured with tools/eval_faces.py on the labelled photos at their own sizes and
+# resized (longer side 160-1280 px): human faces have box height/width 1.07-1.45, eyes
+# 0.14-0.52 of the box width apart (0.40 or more when the nose lies between them; less only in
+# profile, where the nose lies beyond the near eye), and the mouth 0.28-0.42 of the box height
+# below the eyes. Backs of heads give boxes 1.72-1.75 high per width with the eyes 0.02-0.05
+# apart; cat and squirrel heads give eyes 0.13-0.31 apart with the nose between them.
+MIN_EYE_DISTANCE = 0.1  # of the box width
+FRONTAL_MIN_EYE_DISTANCE = 0.33  # of the box width, when the nose lies between the eyes
+MIN_ASPECT, MAX_ASPECT = 0.9, 1.6  # box height / width, with room for rounder faces
+MIN_EYES_TO_MOUTH = 0.1  # of the box height, the mouth below the eyes
+# ONNX Runtime's execution providers by setting name; CPU is always the last resort.
+PROVIDERS = {
+    "cpu": ["CPUExecutionProvider"],
+    "cuda": ["CUDAExecutionProvider", "CPUExecutionProvider"],
+}
 
 # The graph downsamples by 32, so its input sides must be multiples of 32.
 _STRIDE = 32
@@ -116,6 +138,64 @@ def inference_size(width: int, height: int, max_side: int) -> tuple[int, int, fl
         return min(max_side, max(1, math.floor(side * scale + 0.5)))
 
     return scaled(width), scaled(height), scale
+
+
+def _area(box: tuple[float, float, float, float]) -> float:
+    return max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1])
+
+
+def contained_share(inner: Face, outer: Face) -> float:
+    """How much of `inner`'s box area lies inside `outer`'s box (0 to 1)."""
+    a, b = inner.box, outer.box
+    width = min(a[2], b[2]) - max(a[0], b[0])
+    height = min(a[3], b[3]) - max(a[1], b[1])
+    area = _area(a)
+    if width <= 0 or height <= 0 or area <= 0:
+        return 0.0
+    return width * height / area
+
+
+def suppress_contained(faces: Sequence[Face], share: float = DEFAULT_CONTAINMENT) -> list[Face]:
+    """Faces best first, without any box mostly (`share`) inside a better one or holding a
+    better one mostly inside it: one box per face."""
+    kept: list[Face] = []
+    for face in sorted(faces, key=lambda f: f.score, reverse=True):
+        if all(
+            contained_share(face, better) < share and contained_share(better, face) < share
+            for better in kept
+        ):
+            kept.append(face)
+    return kept
+
+
+def looks_human(face: Face) -> bool:
+    """Whether a detection's box shape and landmarks are those of a human face (see
+    MIN_EYE_DISTANCE and the constants beside it for what was measured).
+
+    Measured in the face's own frame, from the line between its eyes, so that a face lying on
+    its side (a photo turned without an EXIF orientation) passes as an upright one does.
+    """
+    (left_x, left_y), (right_x, right_y), (nose_x, nose_y), mouth_left, mouth_right = face.landmarks
+    eye_dx, eye_dy = right_x - left_x, right_y - left_y
+    eye_distance = math.hypot(eye_dx, eye_dy)
+    if eye_distance == 0:
+        return False
+    across_x, across_y = eye_dx / eye_distance, eye_dy / eye_distance  # eye to eye
+    down_x, down_y = -across_y, across_x  # towards the chin
+    # The box's extent along each axis of the face.
+    face_width = abs(across_x) * face.width + abs(across_y) * face.height
+    face_height = abs(down_x) * face.width + abs(down_y) * face.height
+    if face_width <= 0 or not MIN_ASPECT <= face_height / face_width <= MAX_ASPECT:
+        return False
+    if eye_distance < MIN_EYE_DISTANCE * face_width:
+        return False
+    mouth_x = (mouth_left[0] + mouth_right[0] - left_x - right_x) / 2
+    mouth_y = (mouth_left[1] + mouth_right[1] - left_y - right_y) / 2
+    if mouth_x * down_x + mouth_y * down_y < MIN_EYES_TO_MOUTH * face_height:
+        return False
+    # Where the nose falls along the line from one eye to the other: 0..1 between them.
+    along = ((nose_x - left_x) * across_x + (nose_y - left_y) * across_y) / eye_distance
+    return not (0.0 <= along <= 1.0 and eye_distance < FRONTAL_MIN_EYE_DISTANCE * face_width)
 
 
 def _load_verified(model_path: Path) -> bytes:
@@ -232,21 +312,30 @@ class FaceDetector:
         min_face_size: float = DEFAULT_MIN_FACE_SIZE,
         max_side: int = DEFAULT_MAX_SIDE,
         intra_op_threads: int = 1,
+        provider: str = "cpu",
         limits: Limits | None = None,
+        checks: bool = True,
     ) -> None:
         """`limits`: what an original may be (default: the pipeline's); larger ones are
-        refused with a FocalError before decoding."""
+        refused with a FocalError before decoding. `provider`: a key of PROVIDERS. `checks`:
+        drop detections that do not look human (`looks_human`) and second boxes of one face
+        (`suppress_contained`); off, the graph's own output as it is (for measuring)."""
         if max_side < _STRIDE:
             raise ValueError(f"max_side must be at least {_STRIDE}, got {max_side}")
+        if provider not in PROVIDERS:
+            raise ValueError(f"provider must be one of {', '.join(PROVIDERS)}, got {provider!r}")
         self.score_threshold = score_threshold
         self.min_face_size = min_face_size
         self.max_side = max_side
+        self.checks = checks
         self.limits = limits or Limits()
         onnxruntime = import_extra("onnxruntime", "face detection")
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = intra_op_threads
         options.inter_op_num_threads = 1
         options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+        # Threads that spin between operators burn a core the server's own work could use.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         # Inputs change size with every image: a memory arena and planned memory patterns
         # would keep the largest size's buffers for the life of the worker.
         options.enable_cpu_mem_arena = False
@@ -254,8 +343,16 @@ class FaceDetector:
         # Errors only: the converted Resize uses the deprecated (still supported) attribute
         # tf_half_pixel_for_nn, which ONNX Runtime warns about through its process-wide logger.
         onnxruntime.set_default_logger_severity(3)
+        wanted = PROVIDERS[provider]
+        if wanted[0] not in onnxruntime.get_available_providers():
+            raise RuntimeError(
+                f"the {provider} execution provider is not in this ONNX Runtime "
+                f"(it has {', '.join(onnxruntime.get_available_providers())}): for cuda, "
+                "install onnxruntime-gpu in place of onnxruntime, or set "
+                "FOCAL_DETECTOR_PROVIDER=cpu"
+            )
         self._session = onnxruntime.InferenceSession(
-            _load_verified(model_path), sess_options=options, providers=["CPUExecutionProvider"]
+            _load_verified(model_path), sess_options=options, providers=wanted
         )
 
     def detect_image(self, image: pyvips.Image) -> list[Face]:
@@ -283,6 +380,8 @@ class FaceDetector:
         faces = [
             f for f in faces if min(f.width, f.height) * fed_width / width >= self.min_face_size
         ]
+        if self.checks:
+            faces = suppress_contained([face for face in faces if looks_human(face)])
         return sorted(faces, key=lambda face: face.score, reverse=True)
 
     def detect_bytes(self, data: bytes) -> tuple[list[Face], int, int]:

@@ -79,6 +79,26 @@ class BytesDetector(Protocol):
     def detect_bytes(self, data: bytes) -> tuple[list[Face], int, int]: ...
 
 
+class FaceDetectors(Protocol):
+    """What a server needs of its detectors: local workers (`DetectorPool`) or a detector
+    service (`faces.remote.RemoteDetector`)."""
+
+    @property
+    def tasks_run(self) -> int: ...
+
+    @property
+    def state(self) -> str: ...
+
+    @property
+    def start_failure(self) -> str | None: ...
+
+    def start(self, wait_ready: bool = False) -> None: ...
+
+    async def detect(self, data: bytes) -> DetectionResult: ...
+
+    async def aclose(self) -> None: ...
+
+
 @dataclass(frozen=True)
 class _Reply:
     result: DetectionResult | None
@@ -225,6 +245,7 @@ class DetectorPool:
         min_face_size: float = DEFAULT_MIN_FACE_SIZE,
         max_side: int = DEFAULT_MAX_SIDE,
         intra_op_threads: int = 1,
+        provider: str = "cpu",
         limits: Limits | None = None,
         detector_factory: Callable[[], BytesDetector] | None = None,
     ) -> None:
@@ -243,6 +264,7 @@ class DetectorPool:
             min_face_size=min_face_size,
             max_side=max_side,
             intra_op_threads=intra_op_threads,
+            provider=provider,
             limits=limits,
         )
         # spawn, not fork: the parent is a threaded server, and a fork would copy its locks.

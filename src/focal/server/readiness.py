@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from focal.catalog.schema import schema_version
-from focal.faces.workers import DetectorPool
+from focal.faces.workers import FaceDetectors
 from focal.storage.base import BlobStore
 from focal.storage.keys import HEALTH_PREFIX
 
@@ -27,7 +27,7 @@ PROBE = b"focal readiness probe"
 class ReadinessParts:
     catalog: Engine
     blobs: BlobStore
-    detectors: DetectorPool
+    detectors: FaceDetectors
 
 
 def _reason(error: BaseException) -> str:

@@ -16,7 +16,7 @@ from cachetools import LRUCache
 
 from focal.catalog import FaceBoxStore, StoredFaces
 from focal.faces.detector import DEFAULT_SCORE_THRESHOLD, MODEL_PATH, FaceDetector, face_boxes
-from focal.faces.workers import DetectionUnavailable, DetectorPool
+from focal.faces.workers import DetectionUnavailable, FaceDetectors
 from focal.pipeline import Box
 from focal.service.single_flight import SingleFlight
 
@@ -49,9 +49,10 @@ def content_hash(data: bytes) -> str:
 
 
 def detector_identity(max_side: int) -> str:
-    """Stored boxes are reused only by the same model, threshold and detection size."""
+    """Stored boxes are reused only by the same model, threshold, detection size and checks
+    (`c1`: the shape, landmark and containment checks of faces/detector.py)."""
     checksum = MODEL_PATH.with_name(MODEL_PATH.name + ".sha256").read_text().split()[0]
-    return f"retinaface-{checksum[:16]}-t{DEFAULT_SCORE_THRESHOLD}-s{max_side}"
+    return f"retinaface-{checksum[:16]}-t{DEFAULT_SCORE_THRESHOLD}-s{max_side}-c1"
 
 
 def _lookup(stored: StoredFaces, origin: str) -> FaceLookup:
@@ -71,7 +72,7 @@ def detect_in_process(detector: FaceDetector, data: bytes) -> FaceLookup:
 
 
 class FaceLocator:
-    def __init__(self, pool: DetectorPool, store: FaceBoxStore | None, memory_size: int) -> None:
+    def __init__(self, pool: FaceDetectors, store: FaceBoxStore | None, memory_size: int) -> None:
         self.pool = pool
         self.store = store
         # A memory of 0 keeps nothing (cachetools refuses a zero-sized cache's every entry).

@@ -20,7 +20,8 @@ from focal.catalog.calls import CallsAppStore
 from focal.catalog.times import now_micros
 from focal.config import Settings
 from focal.faces.detector import FaceDetector
-from focal.faces.workers import DetectorPool
+from focal.faces.remote import RemoteDetector
+from focal.faces.workers import DetectorPool, FaceDetectors
 from focal.pipeline import Limits
 from focal.service.calls_usage import EgressMeter
 from focal.service.chain import ChainService
@@ -56,8 +57,16 @@ def detector_pool(settings: Settings, limits: Limits) -> DetectorPool:
         max_rss_bytes=settings.detector_max_rss_mib * MIB,
         max_side=settings.detect_max_side,
         intra_op_threads=settings.detector_threads,
+        provider=settings.detector_provider,
         limits=limits,
     )
+
+
+def face_detectors(settings: Settings, limits: Limits) -> FaceDetectors:
+    """The detector service at FOCAL_DETECTOR_URL when one is set, else local workers."""
+    if settings.detector_url:
+        return RemoteDetector(settings.detector_url, timeout=settings.detector_timeout)
+    return detector_pool(settings, limits)
 
 
 def face_detector(settings: Settings, limits: Limits) -> FaceDetector:
@@ -65,7 +74,9 @@ def face_detector(settings: Settings, limits: Limits) -> FaceDetector:
 
     The source limits hold for detection too: checked from the header before decoding.
     """
-    return FaceDetector(max_side=settings.detect_max_side, limits=limits)
+    return FaceDetector(
+        max_side=settings.detect_max_side, provider=settings.detector_provider, limits=limits
+    )
 
 
 def result_cache(settings: Settings) -> ResultCache | None:
@@ -105,7 +116,7 @@ class Parts:
     origin: LocalOrigin
     fetcher: RemoteFetcher
     sources: Sources
-    detectors: DetectorPool
+    detectors: FaceDetectors
     faces: FaceLocator
     early_faces: EarlyFaces
     meter: Meter
@@ -146,7 +157,7 @@ def build_parts(settings: Settings, clock: Clock = now_micros) -> Parts:
     origin = LocalOrigin(settings.origin_path, settings.max_source_bytes)
     fetcher = RemoteFetcher(settings)
     sources = Sources(origin, fetcher, FreshSources(), jobs, settings.remote_freshness_seconds)
-    detectors = detector_pool(settings, limits)
+    detectors = face_detectors(settings, limits)
     faces = FaceLocator(
         detectors,
         FaceBoxStore(catalog, detector_identity(settings.detect_max_side)),

@@ -1,0 +1,190 @@
+"""Build src/focal/faces/model/retinaface.int8.onnx: the float model's weights quantized to INT8.
+
+ONNX Runtime's static quantization (QDQ, per-channel INT8 weights, UINT8 activations, MinMax
+calibration) of the convolutions only: the graph's box decoding after them depends on the input
+size and stays in float. Calibration runs on the labelled photos of tests/data/faces at the
+detector's input size, in file-name order, so the same inputs give the same bytes every time.
+The `onnx` package the quantizer needs lives only in a throwaway virtual environment with pinned
+versions (as tools/export_retinaface.py does for TensorFlow); focal itself never imports it.
+
+The model is written only if its boxes match the float model's on every labelled photo (the
+same number of faces, each at IoU >= 0.9 with its float twin).
+
+    python tools/quantize_retinaface.py            # build, check against the committed checksum
+    python tools/quantize_retinaface.py --update   # build and record a new checksum
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+MODEL_DIR = REPO / "src" / "focal" / "faces" / "model"
+FLOAT_MODEL = MODEL_DIR / "retinaface.onnx"
+INT8_MODEL = MODEL_DIR / "retinaface.int8.onnx"
+CHECKSUM_PATH = MODEL_DIR / "retinaface.int8.onnx.sha256"
+MANIFEST = REPO / "tests" / "data" / "faces" / "manifest.json"
+QUANTIZER_REQUIREMENTS = [
+    "onnx==1.23.2",
+    "onnxruntime==1.32.0",
+    "numpy==2.4.6",
+    "protobuf==7.36.2",
+    "flatbuffers==25.12.19",
+    "ml_dtypes==0.7.0",
+    "packaging==26.4",
+    "typing_extensions==4.16.0",
+]
+MIN_BOX_IOU = 0.9
+
+
+def run(command: list[str]) -> None:
+    print("+", " ".join(command), flush=True)
+    subprocess.run(command, check=True)
+
+
+def photos() -> list[Path]:
+    entries = json.loads(MANIFEST.read_text())
+    return [MANIFEST.parent / entry["file"] for entry in sorted(entries, key=lambda e: e["file"])]
+
+
+def write_calibration(folder: Path) -> None:
+    """Each labelled photo as the model sees it, one .npy file per photo."""
+    import numpy as np
+
+    from focal.faces.detector import DEFAULT_MAX_SIDE, _as_rgb8, _padded_batch, inference_image
+
+    folder.mkdir()
+    for index, path in enumerate(photos()):
+        image, _, _ = inference_image(path.read_bytes(), DEFAULT_MAX_SIDE)
+        np.save(folder / f"{index:03d}.npy", _padded_batch(_as_rgb8(image)))
+
+
+def quantize(source: Path, target: Path, calibration: Path) -> None:
+    """Runs inside the throwaway environment."""
+    import numpy as np
+    from onnxruntime.quantization import (
+        CalibrationDataReader,
+        CalibrationMethod,
+        QuantFormat,
+        QuantType,
+        quantize_static,
+    )
+
+    class Batches(CalibrationDataReader):  # type: ignore[misc]
+        def __init__(self) -> None:
+            self.files = iter(sorted(calibration.glob("*.npy")))
+
+        def get_next(self) -> dict[str, object] | None:
+            path = next(self.files, None)
+            return None if path is None else {"x:0": np.load(path)}
+
+    quantize_static(
+        str(source),
+        str(target),
+        Batches(),
+        quant_format=QuantFormat.QDQ,
+        per_channel=True,
+        activation_type=QuantType.QUInt8,
+        weight_type=QuantType.QInt8,
+        calibrate_method=CalibrationMethod.MinMax,
+        op_types_to_quantize=["Conv"],
+    )
+
+
+def boxes_match(candidate: Path) -> list[str]:
+    """What differs between the float model's faces and the candidate's, photo by photo."""
+    from focal.faces import FaceDetector
+
+    sys.path.insert(0, str(REPO / "tools"))
+    from eval_faces import iou
+
+    reference = FaceDetector(model_path=FLOAT_MODEL)
+    quantized = FaceDetector(model_path=candidate)
+    problems = []
+    for path in photos():
+        data = path.read_bytes()
+        expected, actual = reference.detect_bytes(data)[0], quantized.detect_bytes(data)[0]
+        if len(expected) != len(actual):
+            problems.append(
+                f"{path.name}: {len(actual)} faces, the float model finds {len(expected)}"
+            )
+            continue
+        for face in expected:
+            best = max((iou(face.box, other.box) for other in actual), default=0.0)
+            if best < MIN_BOX_IOU:
+                problems.append(f"{path.name}: a face at IoU {best:.2f} with the float model's")
+    return problems
+
+
+def build(update: bool) -> None:
+    work = Path(tempfile.mkdtemp(prefix="focal-int8-"))
+    try:
+        write_calibration(work / "calibration")
+        run([sys.executable, "-m", "venv", str(work / "venv")])
+        python = work / "venv" / "bin" / "python"
+        run(
+            [
+                str(python),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--only-binary",
+                ":all:",
+                *QUANTIZER_REQUIREMENTS,
+            ]
+        )
+        candidate = work / INT8_MODEL.name
+        run(
+            [
+                str(python),
+                __file__,
+                "quantize",
+                str(FLOAT_MODEL),
+                str(candidate),
+                str(work / "calibration"),
+            ]
+        )
+        digest = hashlib.sha256(candidate.read_bytes()).hexdigest()
+        (work / (INT8_MODEL.name + ".sha256")).write_text(f"{digest}  {INT8_MODEL.name}\n")
+        problems = boxes_match(candidate)
+        if problems:
+            raise SystemExit("INT8 model not kept, its boxes differ:\n  " + "\n  ".join(problems))
+        expected = CHECKSUM_PATH.read_text().split()[0] if CHECKSUM_PATH.exists() else None
+        if expected is not None and expected != digest and not update:
+            raise SystemExit(
+                f"built INT8 model has sha256 {digest}, {CHECKSUM_PATH.name} says {expected}; "
+                "nothing written (pass --update to accept the new model)"
+            )
+        shutil.copyfile(candidate, INT8_MODEL)
+        CHECKSUM_PATH.write_text(f"{digest}  {INT8_MODEL.name}\n")
+        print(f"{INT8_MODEL.relative_to(REPO)}  sha256 {digest}  boxes match the float model's")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--update", action="store_true", help="accept a new checksum")
+    steps = parser.add_subparsers(dest="step")
+    step = steps.add_parser("quantize")
+    step.add_argument("source", type=Path)
+    step.add_argument("target", type=Path)
+    step.add_argument("calibration", type=Path)
+    args = parser.parse_args()
+    if args.step == "quantize":
+        quantize(args.source, args.target, args.calibration)
+    else:
+        build(update=args.update)
+
+
+if __name__ == "__main__":
+    main()
