@@ -1,6 +1,6 @@
 """Headless Chromium for the page tests, driven by Playwright.
 
-Registered as a plugin by tests/conftest.py. `browser` is one Chromium for the whole session
+Registered as a plugin by tests/conftest.py. `browser` is one Chromium per test module
 (Debian's `chromium`, found on PATH or at /usr/bin/chromium); `page` is a fresh context and
 page per test, so cookies and session storage never leak between tests. Without Chromium the
 tests that use them are reported as skipped with the reason, and fail under CI (`CI` set),
@@ -64,9 +64,13 @@ def require_chromium() -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
-    """One headless Chromium for the session (a playwright.sync_api.Browser)."""
+    """One headless Chromium per test module (a playwright.sync_api.Browser).
+
+    Per module, not per session: Playwright's sync API keeps an event loop running in the
+    main thread while it is started, and every later test that runs `asyncio.run` there
+    would fail."""
     require_chromium()
     from playwright.sync_api import sync_playwright
 

@@ -16,7 +16,8 @@ if TYPE_CHECKING:
 
 
 class EmbeddedBackend:
-    def __init__(self, limits: Limits, detect_max_side: int = 1024) -> None:
+    def __init__(self, limits: Limits, detect_max_side: int | None = None) -> None:
+        """`detect_max_side`: None is the detector's own default, as a server's."""
         self.limits = limits
         self.detect_max_side = detect_max_side
         self._detector: FaceDetector | None = None
@@ -28,7 +29,10 @@ class EmbeddedBackend:
             if self._detector is None:
                 from focal.faces.detector import FaceDetector
 
-                self._detector = FaceDetector(max_side=self.detect_max_side, limits=self.limits)
+                if self.detect_max_side is None:
+                    self._detector = FaceDetector(limits=self.limits)
+                else:
+                    self._detector = FaceDetector(max_side=self.detect_max_side, limits=self.limits)
             return self._detector
 
     def _faces(self, inputs: list[bytes], chain: FlatChain) -> list[Faces]:
