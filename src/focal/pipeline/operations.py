@@ -434,47 +434,49 @@ def _faces_to_hide(canvas: Canvas, what: str) -> tuple[Box, ...]:
 
 
 @dataclass(frozen=True)
-class FaceBlurOp(Operation):
-    """Blur every face, with a radius of `percent` % of each face's size."""
+class _HideFacesOp(Operation):
+    """Every face hidden, with a strength of `percent` % of each face's size."""
 
-    name: ClassVar[str] = "face_blur"
     resizes: ClassVar[bool] = False
-    parameters: ClassVar[Mapping[str, Parameter]] = {"percent": _option("face_blur")}
+    hidden: ClassVar[str]  # what the faces become, for the refusal's message
     percent: float
 
     @property
     def needs_faces(self) -> bool:
         return True
 
+    def hide(self, frame: pyvips.Image, faces: tuple[Box, ...]) -> pyvips.Image:
+        raise NotImplementedError
+
     def apply(self, canvas: Canvas) -> Canvas:
-        faces = _faces_to_hide(canvas, "blurred")
+        faces = _faces_to_hide(canvas, self.hidden)
         if self.percent <= 0 or not faces:
             return canvas
-        return canvas.map_frames(
-            lambda frame: face_privacy.blur_faces(_eight_bit(frame), faces, self.percent)
-        )
+        return canvas.map_frames(lambda frame: self.hide(_eight_bit(frame), faces))
 
 
 @dataclass(frozen=True)
-class FacePixelateOp(Operation):
+class FaceBlurOp(_HideFacesOp):
+    """Blur every face, with a radius of `percent` % of each face's size."""
+
+    name: ClassVar[str] = "face_blur"
+    parameters: ClassVar[Mapping[str, Parameter]] = {"percent": _option("face_blur")}
+    hidden: ClassVar[str] = "blurred"
+
+    def hide(self, frame: pyvips.Image, faces: tuple[Box, ...]) -> pyvips.Image:
+        return face_privacy.blur_faces(frame, faces, self.percent)
+
+
+@dataclass(frozen=True)
+class FacePixelateOp(_HideFacesOp):
     """Pixelate every face, in blocks of `percent` % of each face's size."""
 
     name: ClassVar[str] = "face_pixelate"
-    resizes: ClassVar[bool] = False
     parameters: ClassVar[Mapping[str, Parameter]] = {"percent": _option("face_pixelate")}
-    percent: float
+    hidden: ClassVar[str] = "pixelated"
 
-    @property
-    def needs_faces(self) -> bool:
-        return True
-
-    def apply(self, canvas: Canvas) -> Canvas:
-        faces = _faces_to_hide(canvas, "pixelated")
-        if self.percent <= 0 or not faces:
-            return canvas
-        return canvas.map_frames(
-            lambda frame: face_privacy.pixelate_faces(_eight_bit(frame), faces, self.percent)
-        )
+    def hide(self, frame: pyvips.Image, faces: tuple[Box, ...]) -> pyvips.Image:
+        return face_privacy.pixelate_faces(frame, faces, self.percent)
 
 
 @dataclass(frozen=True)
