@@ -132,8 +132,6 @@ def test_sign_in_keeps_the_token_in_this_tab_only(
 def test_uploads_through_the_widget_appear_in_the_grid(
     server: RunningServer, api: httpx.Client, page: Any
 ) -> None:
-    if httpx.get(f"{server.url}/widget/v1/focal-upload.js").status_code == 404:
-        pytest.skip("the upload widget is not served by this build")
     sign_in(page, server)
     page.wait_for_selector("focal-upload")
     photos = [path for path in PHOTOS.iterdir() if path.stem.split("__")[-1] in UPLOADED]
