@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable, Mapping
+
+from focal.errors import ErrorKind, FocalError
 
 
 def signed_message(path: str, expires: int) -> str:
@@ -40,3 +43,26 @@ def signature_matches(keys: Iterable[str], path: str, expires: int, signature: s
     """
     given = signature.lower()
     return any(hmac.compare_digest(url_signature(key, path, expires), given) for key in keys)
+
+
+def verified_expiry(
+    path: str, query: Mapping[str, str], keys: Callable[[], Iterable[str]], what: str
+) -> int:
+    """The expiry of a URL signed with `exp` and `sig` for `path`, checked against the
+    signing keys (read only for a signature that could hold); else a 403 naming `what`."""
+    expires_text, signature = query.get("exp"), query.get("sig")
+    if not expires_text or not signature:
+        raise FocalError(
+            ErrorKind.ACCESS_DENIED,
+            f"this {what} needs a signature (it requires signed URLs): add ?exp=<unix time>"
+            "&sig=<hex HMAC-SHA256 of the path and ?exp=...> made with a signing key",
+        )
+    try:
+        expires = int(expires_text)
+    except ValueError:
+        raise FocalError(ErrorKind.ACCESS_DENIED, "exp must be a unix time in seconds") from None
+    if expires < time.time():
+        raise FocalError(ErrorKind.ACCESS_DENIED, f"this {what} expired; ask for a new one")
+    if not signature_matches(keys(), path, expires, signature):
+        raise FocalError(ErrorKind.ACCESS_DENIED, f"the signature of this {what} is wrong")
+    return expires

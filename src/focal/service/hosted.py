@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import time
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -35,7 +34,7 @@ from focal.service.early_faces import EarlyFaces
 from focal.service.hints import ClientHints
 from focal.service.metering import Meter
 from focal.service.transform import limits_from
-from focal.signing import signature_matches, signed_url
+from focal.signing import signed_url, verified_expiry
 from focal.sources.hosted import HostedSource
 from focal.sources.remote import RemoteFetcher
 from focal.storage import BlobStore, LocalBlobStore
@@ -477,24 +476,10 @@ class HostedImages:
     # --- delivery ------------------------------------------------------------------------
 
     async def verify_signature(self, path: str, query: Mapping[str, str], what: str) -> None:
-        expires_text, sig = query.get("exp"), query.get("sig")
-        if not expires_text or not sig:
-            raise FocalError(
-                ErrorKind.ACCESS_DENIED,
-                f"this {what} needs a signature: add ?exp=<unix time>&sig=<hex HMAC-SHA256 of "
-                "the path and ?exp=...> made with a signing key",
-            )
-        try:
-            expires = int(expires_text)
-        except ValueError:
-            raise FocalError(
-                ErrorKind.ACCESS_DENIED, "exp must be a unix time in seconds"
-            ) from None
-        if expires < time.time():
-            raise FocalError(ErrorKind.ACCESS_DENIED, f"this {what} expired; ask for a new one")
-        keys = await asyncio.to_thread(self.catalog.signing_keys)
-        if not signature_matches((secret for _, secret in keys), path, expires, sig):
-            raise FocalError(ErrorKind.ACCESS_DENIED, f"the signature of this {what} is wrong")
+        def secrets() -> list[str]:
+            return [secret for _, secret in self.catalog.signing_keys()]
+
+        await asyncio.to_thread(verified_expiry, path, query, secrets, what)
 
     # --- settings of the hosted API (PATCH /images/v1/config) -----------------------------
 

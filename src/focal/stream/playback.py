@@ -19,7 +19,7 @@ from focal.catalog.live_streams import LIVE, READY, Segment, StreamCatalog, Vide
 from focal.catalog.signing_keys import SigningKeyStore
 from focal.errors import ErrorKind, FocalError
 from focal.extras import import_extra
-from focal.signing import signature_matches, signed_url
+from focal.signing import signed_url, verified_expiry
 from focal.storage import BlobNotFound, BlobStore
 from focal.stream.timing import parse_seconds
 
@@ -139,25 +139,11 @@ class StreamPlayback:
         """None for a public video; the signature's expiry for a signed one, else refused."""
         if not video.require_signed_urls:
             return None
-        expires_text, signature = query.get("exp"), query.get("sig")
-        if not expires_text or not signature:
-            raise FocalError(
-                ErrorKind.ACCESS_DENIED,
-                "this video requires signed URLs: add ?exp=<unix time>&sig=<hex HMAC-SHA256 "
-                "of the path and ?exp=...> made with a signing key",
-            )
-        try:
-            expires = int(expires_text)
-        except ValueError:
-            raise FocalError(
-                ErrorKind.ACCESS_DENIED, "exp must be a unix time in seconds"
-            ) from None
-        if expires < time.time():
-            raise FocalError(ErrorKind.ACCESS_DENIED, "this URL expired; ask for a new one")
-        secrets = [secret for _, secret in self.keys.signing_keys()]
-        if not signature_matches(secrets, path, expires, signature):
-            raise FocalError(ErrorKind.ACCESS_DENIED, "the signature of this URL is wrong")
-        return expires
+
+        def secrets() -> list[str]:
+            return [secret for _, secret in self.keys.signing_keys()]
+
+        return verified_expiry(path, query, secrets, "video")
 
     def _urls(self, video: Video, segments: list[Segment], expires: int | None) -> list[str]:
         paths = [segment_path(video.uid, segment.sequence) for segment in segments]
