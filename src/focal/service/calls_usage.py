@@ -5,8 +5,6 @@ catalog; and its part of `/usage`, billed as the product bills it: GB per calend
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import threading
 from collections import Counter
 from datetime import date, timedelta
@@ -18,9 +16,8 @@ from focal.catalog import Metric, UsageStore
 from focal.catalog.calls import CallsAppStore
 from focal.catalog.usage import day_number
 from focal.config import Settings
-from focal.service.metering import Clock, month_start
+from focal.service.metering import Clock, flush_every, month_start
 
-log = logging.getLogger(__name__)
 GB = 1_000_000_000  # the product bills decimal gigabytes
 
 
@@ -57,12 +54,7 @@ class EgressMeter:
             raise
 
     async def flush_every(self, seconds: float) -> None:
-        while True:
-            await asyncio.sleep(seconds)
-            try:
-                await asyncio.to_thread(self.flush)
-            except Exception as error:  # the catalog away: keep counting, flush later
-                log.warning("calls usage: cannot write egress yet: %s", error)
+        await flush_every(self.flush, seconds, "calls usage: cannot write egress yet")
 
 
 def billable_gb(usage: UsageStore, first: date, last: date, free_gb_per_month: float) -> float:

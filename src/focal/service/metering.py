@@ -218,12 +218,18 @@ class Meter:
 
     async def flush_every(self, seconds: float) -> None:
         """Flush in the background until cancelled; a server loses at most this much on a crash."""
-        while True:
-            await asyncio.sleep(seconds)
-            try:
-                await asyncio.to_thread(self.flush)
-            except Exception as error:  # the catalog away: keep counting, flush later
-                log.warning("usage: cannot write deliveries yet: %s", error)
+        await flush_every(self.flush, seconds, "usage: cannot write deliveries yet")
+
+
+async def flush_every(flush: Callable[[], None], seconds: float, failure: str) -> None:
+    """Run `flush` in a thread every `seconds` until cancelled; a failure (the catalog away)
+    is logged with `failure` and the counts wait for the next turn."""
+    while True:
+        await asyncio.sleep(seconds)
+        try:
+            await asyncio.to_thread(flush)
+        except Exception as error:
+            log.warning("%s: %s", failure, error)
 
 
 def _minutes(milliseconds: int) -> float:
