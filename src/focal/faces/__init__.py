@@ -6,9 +6,11 @@ Detection only. Nothing in this package can recognise or compare people.
 from focal.faces.detector import (
     DEFAULT_MAX_SIDE,
     DEFAULT_MIN_FACE_SIZE,
+    DEFAULT_MODEL_PATH,
     DEFAULT_SCORE_THRESHOLD,
     INT8_MODEL_PATH,
     MODEL_PATH,
+    MODELS,
     Face,
     FaceDetector,
     ModelChecksumError,
@@ -20,6 +22,7 @@ from focal.faces.workers import DetectionResult, DetectionUnavailable, DetectorP
 
 __all__ = [
     "DEFAULT_MAX_SIDE",
+    "DEFAULT_MODEL_PATH",
     "DEFAULT_MIN_FACE_SIZE",
     "DEFAULT_SCORE_THRESHOLD",
     "DetectionResult",
@@ -28,6 +31,7 @@ __all__ = [
     "Face",
     "FaceDetector",
     "INT8_MODEL_PATH",
+    "MODELS",
     "MODEL_PATH",
     "ModelChecksumError",
     "inference_image",

@@ -11,11 +11,18 @@ import asyncio
 import functools
 import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 
 from cachetools import LRUCache
 
 from focal.catalog import FaceBoxStore, StoredFaces
-from focal.faces.detector import DEFAULT_SCORE_THRESHOLD, MODEL_PATH, FaceDetector, face_boxes
+from focal.faces.detector import (
+    DEFAULT_MODEL_PATH,
+    DEFAULT_SCORE_THRESHOLD,
+    FaceDetector,
+    face_boxes,
+    model_checksum,
+)
 from focal.faces.workers import DetectionUnavailable, FaceDetectors
 from focal.pipeline import Box
 from focal.service.single_flight import SingleFlight
@@ -48,10 +55,10 @@ def content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def detector_identity(max_side: int) -> str:
+def detector_identity(max_side: int, model_path: Path = DEFAULT_MODEL_PATH) -> str:
     """Stored boxes are reused only by the same model, threshold, detection size and checks
     (`c1`: the shape, landmark and containment checks of faces/detector.py)."""
-    checksum = MODEL_PATH.with_name(MODEL_PATH.name + ".sha256").read_text().split()[0]
+    checksum = model_checksum(model_path)
     return f"retinaface-{checksum[:16]}-t{DEFAULT_SCORE_THRESHOLD}-s{max_side}-c1"
 
 

@@ -19,7 +19,7 @@ from focal.catalog import FaceBoxStore, HostedCatalog, UsageStore, catalog_url, 
 from focal.catalog.calls import CallsAppStore
 from focal.catalog.times import now_micros
 from focal.config import Settings
-from focal.faces.detector import FaceDetector
+from focal.faces.detector import MODELS, FaceDetector
 from focal.faces.remote import RemoteDetector
 from focal.faces.workers import DetectorPool, FaceDetectors
 from focal.pipeline import Limits
@@ -58,6 +58,7 @@ def detector_pool(settings: Settings, limits: Limits) -> DetectorPool:
         max_side=settings.detect_max_side,
         intra_op_threads=settings.detector_threads,
         provider=settings.detector_provider,
+        model_path=MODELS[settings.detector_model],
         limits=limits,
     )
 
@@ -75,7 +76,10 @@ def face_detector(settings: Settings, limits: Limits) -> FaceDetector:
     The source limits hold for detection too: checked from the header before decoding.
     """
     return FaceDetector(
-        max_side=settings.detect_max_side, provider=settings.detector_provider, limits=limits
+        max_side=settings.detect_max_side,
+        provider=settings.detector_provider,
+        model_path=MODELS[settings.detector_model],
+        limits=limits,
     )
 
 
@@ -160,7 +164,9 @@ def build_parts(settings: Settings, clock: Clock = now_micros) -> Parts:
     detectors = face_detectors(settings, limits)
     faces = FaceLocator(
         detectors,
-        FaceBoxStore(catalog, detector_identity(settings.detect_max_side)),
+        FaceBoxStore(
+            catalog, detector_identity(settings.detect_max_side, MODELS[settings.detector_model])
+        ),
         settings.face_cache_size,
     )
     early_faces = EarlyFaces(faces, settings.upload_face_queue)
