@@ -244,8 +244,9 @@ class Settings(BaseSettings):
     # ONNX Runtime's execution provider: cpu, or cuda where onnxruntime-gpu is installed.
     detector_provider: Literal["cpu", "cuda"] = "cpu"
     # The model's weights: int8 (quantized, about half the CPU per image, the same faces on the
-    # labelled photos) or float (the published weights as they are; for a GPU).
-    detector_model: Literal["int8", "float"] = "int8"
+    # labelled photos at detection sizes up to 640), float (the published weights as they are;
+    # for a GPU), or auto: int8 where detect_max_side <= 640, float above.
+    detector_model: Literal["auto", "int8", "float"] = "auto"
     # A detector service (`focal detector serve`) to use instead of local workers, e.g.
     # http://10.0.0.5:8091; empty: local workers. Down or slower than detector_timeout: centre.
     detector_url: str = ""

@@ -21,7 +21,7 @@ from focal.faces import (
     inference_image,
     inference_size,
 )
-from focal.faces.detector import MODEL_PATH
+from focal.faces.detector import INT8_MODEL_PATH, MODEL_PATH, model_for
 from imaging import heic, pillow_of
 
 FACES = Path(__file__).parent.parent / "data" / "faces"
@@ -237,3 +237,13 @@ def test_finds_the_faces_of_a_heic_photo(detector: FaceDetector) -> None:
     assert len(in_heic) == len(in_jpeg) == 5
     for face in in_jpeg:
         assert best_iou(in_heic, face.box) >= 0.8
+
+
+def test_the_int8_model_is_chosen_only_where_it_was_checked() -> None:
+    assert model_for("auto", 640) == INT8_MODEL_PATH
+    assert model_for("auto", 320) == INT8_MODEL_PATH
+    assert model_for("auto", 1024) == MODEL_PATH
+    assert model_for("int8", 1024) == INT8_MODEL_PATH  # asked for by name
+    assert model_for("float", 640) == MODEL_PATH
+    with pytest.raises(ValueError, match="auto or one of int8, float"):
+        model_for("fp16", 640)

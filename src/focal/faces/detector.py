@@ -34,7 +34,11 @@ MODEL_PATH = Path(__file__).resolve().parent / "model" / "retinaface.onnx"
 # faces on the labelled photos at about half the CPU, so the one used unless told otherwise.
 INT8_MODEL_PATH = MODEL_PATH.with_name("retinaface.int8.onnx")
 MODELS = {"int8": INT8_MODEL_PATH, "float": MODEL_PATH}  # by setting name (detector_model)
-DEFAULT_MODEL_PATH = INT8_MODEL_PATH
+# The INT8 model's ranges were calibrated, and its boxes checked against the float model's, at
+# detection sizes up to this. At 1024 it misses a labelled face and adds two false boxes (and
+# calibrating at 1024 needs more memory than this machine has), so the default above it is
+# the float model.
+INT8_MAX_SIDE = 640
 
 DEFAULT_MAX_SIDE = 640  # see the README (faces): recall, CPU and memory per size
 # Chosen with tools/eval_faces.py (--threshold 0.5 --sizes 160,...,1280 shows the raw scores).
@@ -204,6 +208,16 @@ def looks_human(face: Face) -> bool:
     return not (0.0 <= along <= 1.0 and eye_distance < FRONTAL_MIN_EYE_DISTANCE * face_width)
 
 
+def model_for(name: str, max_side: int) -> Path:
+    """The model file for a detector_model setting: `auto` is the INT8 model at detection
+    sizes up to INT8_MAX_SIDE and the float one above."""
+    if name == "auto":
+        name = "int8" if max_side <= INT8_MAX_SIDE else "float"
+    if name not in MODELS:
+        raise ValueError(f"the model must be auto or one of {', '.join(MODELS)}, got {name!r}")
+    return MODELS[name]
+
+
 def model_checksum(model_path: Path) -> str:
     """The SHA-256 a model file must have, from its .sha256 file beside it."""
     return model_path.with_name(model_path.name + ".sha256").read_text().split()[0].lower()
@@ -318,7 +332,7 @@ class FaceDetector:
     def __init__(
         self,
         *,
-        model_path: Path = DEFAULT_MODEL_PATH,
+        model_path: Path | None = None,
         score_threshold: float = DEFAULT_SCORE_THRESHOLD,
         min_face_size: float = DEFAULT_MIN_FACE_SIZE,
         max_side: int = DEFAULT_MAX_SIDE,
@@ -328,7 +342,8 @@ class FaceDetector:
         checks: bool = True,
     ) -> None:
         """`limits`: what an original may be (default: the pipeline's); larger ones are
-        refused with a FocalError before decoding. `provider`: a key of PROVIDERS. `checks`:
+        refused with a FocalError before decoding. `model_path`: default `model_for("auto",
+        max_side)`. `provider`: a key of PROVIDERS. `checks`:
         drop detections that do not look human (`looks_human`) and second boxes of one face
         (`suppress_contained`); off, the graph's own output as it is (for measuring)."""
         if max_side < _STRIDE:
@@ -363,7 +378,9 @@ class FaceDetector:
                 "FOCAL_DETECTOR_PROVIDER=cpu"
             )
         self._session = onnxruntime.InferenceSession(
-            _load_verified(model_path), sess_options=options, providers=wanted
+            _load_verified(model_path or model_for("auto", max_side)),
+            sess_options=options,
+            providers=wanted,
         )
 
     def detect_image(self, image: pyvips.Image) -> list[Face]:

@@ -31,7 +31,6 @@ from typing import Any, Protocol
 from focal.faces.detector import (
     DEFAULT_MAX_SIDE,
     DEFAULT_MIN_FACE_SIZE,
-    DEFAULT_MODEL_PATH,
     DEFAULT_SCORE_THRESHOLD,
     Face,
     FaceDetector,
@@ -240,7 +239,7 @@ class DetectorPool:
         max_rss_bytes: int = 300 * MIB,
         task_timeout: float = 10.0,
         start_timeout: float = 60.0,
-        model_path: Path = DEFAULT_MODEL_PATH,
+        model_path: Path | None = None,
         score_threshold: float = DEFAULT_SCORE_THRESHOLD,
         min_face_size: float = DEFAULT_MIN_FACE_SIZE,
         max_side: int = DEFAULT_MAX_SIDE,

@@ -17,11 +17,11 @@ from cachetools import LRUCache
 
 from focal.catalog import FaceBoxStore, StoredFaces
 from focal.faces.detector import (
-    DEFAULT_MODEL_PATH,
     DEFAULT_SCORE_THRESHOLD,
     FaceDetector,
     face_boxes,
     model_checksum,
+    model_for,
 )
 from focal.faces.workers import DetectionUnavailable, FaceDetectors
 from focal.pipeline import Box
@@ -55,10 +55,11 @@ def content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def detector_identity(max_side: int, model_path: Path = DEFAULT_MODEL_PATH) -> str:
-    """Stored boxes are reused only by the same model, threshold, detection size and checks
-    (`c1`: the shape, landmark and containment checks of faces/detector.py)."""
-    checksum = model_checksum(model_path)
+def detector_identity(max_side: int, model_path: Path | None = None) -> str:
+    """Stored boxes are reused only by the same model (default: the one for max_side),
+    threshold, detection size and checks (`c1`: the shape, landmark and containment checks of
+    faces/detector.py)."""
+    checksum = model_checksum(model_path or model_for("auto", max_side))
     return f"retinaface-{checksum[:16]}-t{DEFAULT_SCORE_THRESHOLD}-s{max_side}-c1"
 
 

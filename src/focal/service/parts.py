@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
@@ -19,7 +20,7 @@ from focal.catalog import FaceBoxStore, HostedCatalog, UsageStore, catalog_url, 
 from focal.catalog.calls import CallsAppStore
 from focal.catalog.times import now_micros
 from focal.config import Settings
-from focal.faces.detector import MODELS, FaceDetector
+from focal.faces.detector import FaceDetector, model_for
 from focal.faces.remote import RemoteDetector
 from focal.faces.workers import DetectorPool, FaceDetectors
 from focal.pipeline import Limits
@@ -49,6 +50,11 @@ if TYPE_CHECKING:
 MIB = 1024 * 1024
 
 
+def detector_model(settings: Settings) -> Path:
+    """The model file FOCAL_DETECTOR_MODEL names at FOCAL_DETECT_MAX_SIDE."""
+    return model_for(settings.detector_model, settings.detect_max_side)
+
+
 def detector_pool(settings: Settings, limits: Limits) -> DetectorPool:
     """The server's face detectors: worker processes, started on first use or at start-up."""
     return DetectorPool(
@@ -58,7 +64,7 @@ def detector_pool(settings: Settings, limits: Limits) -> DetectorPool:
         max_side=settings.detect_max_side,
         intra_op_threads=settings.detector_threads,
         provider=settings.detector_provider,
-        model_path=MODELS[settings.detector_model],
+        model_path=detector_model(settings),
         limits=limits,
     )
 
@@ -78,7 +84,7 @@ def face_detector(settings: Settings, limits: Limits) -> FaceDetector:
     return FaceDetector(
         max_side=settings.detect_max_side,
         provider=settings.detector_provider,
-        model_path=MODELS[settings.detector_model],
+        model_path=detector_model(settings),
         limits=limits,
     )
 
@@ -165,7 +171,7 @@ def build_parts(settings: Settings, clock: Clock = now_micros) -> Parts:
     faces = FaceLocator(
         detectors,
         FaceBoxStore(
-            catalog, detector_identity(settings.detect_max_side, MODELS[settings.detector_model])
+            catalog, detector_identity(settings.detect_max_side, detector_model(settings))
         ),
         settings.face_cache_size,
     )
