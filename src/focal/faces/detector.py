@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # numpy and ONNX Runtime load only where detection runs: the 
 
 MODEL_PATH = Path(__file__).resolve().parent / "model" / "retinaface.onnx"
 # The same weights quantized to INT8 by `make model` (tools/quantize_retinaface.py): the same
-# faces on the labelled photos at about half the CPU, so the one used unless told otherwise.
+# faces on the labelled photos at about half the CPU: the default up to INT8_MAX_SIDE.
 INT8_MODEL_PATH = MODEL_PATH.with_name("retinaface.int8.onnx")
 MODELS = {"int8": INT8_MODEL_PATH, "float": MODEL_PATH}  # by setting name (detector_model)
 # The INT8 model's ranges were calibrated, and its boxes checked against the float model's, at
