@@ -5,10 +5,7 @@ here the page's UI: joining, the participants' tiles, the local preview, leaving
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -17,23 +14,14 @@ import pytest
 from browser import CHROMIUM_ARGS, chromium_path, require_chromium
 from calls.server import CallsApp
 from conftest import RunningServer, serving
+from example_apps import load_example
 
-ROOM_APP = Path(__file__).parents[2] / "examples" / "calls_room" / "app.py"
 FAKE_MEDIA = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
-
-
-def room_module() -> Any:
-    spec = importlib.util.spec_from_file_location("calls_room_app", ROOM_APP)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # its dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture
 def room_url(calls_server: RunningServer, calls_app: CallsApp) -> Iterator[str]:
-    room = room_module()
+    room = load_example("calls_room")
     app = room.room_app(room.CallsApp(calls_server.url, calls_app.id, calls_app.secret))
     with serving(app) as (url, _loop):
         yield url

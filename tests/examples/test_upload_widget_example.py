@@ -2,31 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
 from collections.abc import Callable
-from pathlib import Path
-from types import ModuleType
 
 import httpx
 
 from conftest import RunningServer, read_photo, serving
-
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "upload_widget"
-
-
-def load_example() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("upload_widget_app", EXAMPLE / "app.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from example_apps import load_example
 
 
 def test_a_signed_in_page_gets_a_one_time_upload_url(
     start_server: Callable[..., RunningServer],
 ) -> None:
     focal = start_server(api_tokens=("secret",))
-    example = load_example()
+    example = load_example("upload_widget")
     app = example.create_app(focal.url, "secret")
     with serving(app) as (url, _), httpx.Client(base_url=url, timeout=30) as browser:
         refused = browser.post("/api/authorize-upload")
@@ -54,7 +42,7 @@ def test_the_face_variant_is_made_once_and_kept_up_to_date(
     start_server: Callable[..., RunningServer],
 ) -> None:
     focal = start_server(api_tokens=("secret",))
-    example = load_example()
+    example = load_example("upload_widget")
     for _ in range(2):  # the second start finds the variant there already
         with serving(example.create_app(focal.url, "secret")):
             pass
@@ -74,7 +62,7 @@ def test_a_refusal_of_focal_is_passed_on_to_the_page(
     start_server: Callable[..., RunningServer],
 ) -> None:
     focal = start_server(api_tokens=("secret",), hosted_images_quota=1)
-    example = load_example()
+    example = load_example("upload_widget")
     app = example.create_app(focal.url, "secret")
     with serving(app) as (url, _), httpx.Client(base_url=url, timeout=30) as browser:
         browser.get("/")

@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 
 import httpx
 
 from conftest import RunningServer, read_photo, serving
+from example_apps import load_example
 from focal import Images
 from imaging import decode, mean_abs_diff, rgb
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "watermark_upload"
-
-
-def load_example() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("watermark_upload_app", EXAMPLE / "app.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def upload(url: str, data: bytes) -> httpx.Response:
@@ -40,7 +31,7 @@ def stored_name(response: httpx.Response) -> str:
 
 
 def test_upload_is_watermarked_and_stored(tmp_path: Path) -> None:
-    example = load_example()
+    example = load_example("watermark_upload")
     photo = read_photo("coffee")  # 400×600 PNG
     assert decode((EXAMPLE / "watermark.png").read_bytes()).width == 100
     with serving(example.create_app(Images(), tmp_path)) as (url, _):
@@ -66,7 +57,7 @@ def test_the_same_app_against_a_server_stores_the_same_bytes(
     start_server: Callable[..., RunningServer], tmp_path: Path
 ) -> None:
     focal = start_server(api_tokens=("secret",))
-    example = load_example()
+    example = load_example("watermark_upload")
     photo = read_photo("chelsea")
     stores = {"embedded": tmp_path / "embedded", "remote": tmp_path / "remote"}
     apps = {
@@ -84,7 +75,7 @@ def test_the_same_app_against_a_server_stores_the_same_bytes(
 
 
 def test_an_oversize_upload_is_refused(tmp_path: Path) -> None:
-    example = load_example()
+    example = load_example("watermark_upload")
     with serving(example.create_app(Images(), tmp_path)) as (url, _):
         response = upload(url, b"\xff" * (21 * 1024 * 1024))
     assert response.status_code == 413

@@ -4,16 +4,14 @@
 from __future__ import annotations
 
 import itertools
-import logging
 import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from moto.server import ThreadedMotoServer
 
 from focal.storage import BlobStore, LocalBlobStore, S3BlobStore
-from storage.s3server import BUCKET, S3Server
+from storage.s3server import S3Server, running_s3
 
 _prefixes = itertools.count()
 
@@ -21,16 +19,8 @@ _prefixes = itertools.count()
 @pytest.fixture(scope="session")
 def s3_server() -> Iterator[S3Server]:
     """One moto server for the session, with the bucket BUCKET; tests use their own prefix."""
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    s3 = S3Server(endpoint=f"http://{host}:{port}")
-    s3.create_bucket(BUCKET)
-    try:
+    with running_s3() as s3:
         yield s3
-    finally:
-        server.stop()
 
 
 @pytest.fixture

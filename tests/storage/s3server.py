@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import boto3
+from moto.server import ThreadedMotoServer
 
 BUCKET = "focal-test"
 
@@ -43,3 +47,18 @@ class S3Server:
             item["Key"]: client.get_object(Bucket=bucket, Key=item["Key"])["Body"].read()
             for item in listed
         }
+
+
+@contextmanager
+def running_s3() -> Iterator[S3Server]:
+    """moto's server mode on 127.0.0.1 with the bucket BUCKET, stopped on leaving."""
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per request otherwise
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    s3 = S3Server(endpoint=f"http://{host}:{port}")
+    s3.create_bucket(BUCKET)
+    try:
+        yield s3
+    finally:
+        server.stop()

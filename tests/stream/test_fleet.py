@@ -2,32 +2,22 @@
 
 from __future__ import annotations
 
-import logging
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from moto.server import ThreadedMotoServer
 
 from conftest import running_server, server_settings
-from storage.s3server import BUCKET, S3Server
+from storage.s3server import BUCKET, S3Server, running_s3
 from stream.conftest import AUTH, TOKEN, free_port, wait_for
 from stream.media import push_command
 
 
 @pytest.fixture(scope="module")
 def s3() -> Iterator[S3Server]:
-    logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    s3 = S3Server(endpoint=f"http://{host}:{port}")
-    s3.create_bucket(BUCKET)
-    try:
+    with running_s3() as s3:
         yield s3
-    finally:
-        server.stop()
 
 
 def test_any_server_plays_back_what_one_server_ingests(

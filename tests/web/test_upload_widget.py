@@ -4,13 +4,11 @@ fail a first try."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import httpx
@@ -19,10 +17,10 @@ import pyvips
 from fastapi import FastAPI, Request, Response
 
 from conftest import PHOTOS, RunningServer, serving
+from example_apps import load_example
 from focal import Images
 from imaging import decode, marked, red_corner
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "upload_widget"
 TOKEN = "secret"
 EVENTS = ("focal-upload-success", "focal-upload-error", "focal-upload-progress")
 # Every event of the widget, recorded on the page as it bubbles up to the document.
@@ -37,14 +35,6 @@ for (const type of {json.dumps(EVENTS)}) {{
 # as soon as the page gets there; no test measures time).
 WAIT_MS = 60_000
 HOP_HEADERS = {"content-length", "transfer-encoding", "content-encoding", "connection"}
-
-
-def load_example() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("upload_widget_app", EXAMPLE / "app.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @dataclass
@@ -107,7 +97,7 @@ def site(start_server: Callable[..., RunningServer]) -> Callable[..., Any]:
         focal = start_server(api_tokens=(TOKEN,), detector_warm_start=faces, **settings)
         proxy = Proxy(focal.url, fail_uploads)
         with serving(proxy.app()) as (proxy_url, _):
-            app = load_example().create_app(proxy_url, TOKEN)
+            app = load_example("upload_widget").create_app(proxy_url, TOKEN)
             with serving(app) as (url, _):
                 # Another origin than Focal's: another port.
                 yield Site(url.replace("127.0.0.1", "localhost"), focal, proxy, proxy_url)
