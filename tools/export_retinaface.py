@@ -136,7 +136,8 @@ def extract_graph(work: Path) -> Path:
     return path
 
 
-def make_converter_env(work: Path) -> Path:
+def throwaway_env(work: Path, requirements: list[str]) -> Path:
+    """A virtual environment under `work` with exactly these pinned wheels; its python."""
     venv = work / "venv"
     run([sys.executable, "-m", "venv", str(venv)])
     python = venv / "bin" / "python"
@@ -150,7 +151,7 @@ def make_converter_env(work: Path) -> Path:
             "--disable-pip-version-check",
             "--only-binary",
             ":all:",
-            *CONVERTER_REQUIREMENTS,
+            *requirements,
         ]
     )
     return python
@@ -222,7 +223,7 @@ def build(update: bool, keep: bool) -> None:
     work = Path(tempfile.mkdtemp(prefix="focal-retinaface-"))
     try:
         graph = extract_graph(work)
-        python = make_converter_env(work)
+        python = throwaway_env(work, CONVERTER_REQUIREMENTS)
         run([str(python), *CONVERT_ARGS], cwd=work)
         canonical = work / "retinaface.onnx"
         run([str(python), __file__, "canonicalize", str(work / "converted.onnx"), str(canonical)])

@@ -30,10 +30,10 @@ import argparse
 import hashlib
 import json
 import shutil
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
+
+from export_retinaface import run, throwaway_env  # this folder is the script's first path
 
 REPO = Path(__file__).resolve().parent.parent
 MODEL_DIR = REPO / "src" / "focal" / "faces" / "model"
@@ -56,11 +56,6 @@ CALIBRATION_SIDES = (640, 416)
 CALIBRATION_SHAPE = 640  # every calibration input is zero-padded to this square
 # Between two quantized convolutions; what is not among float_nodes.
 QUANTIZED_OPERATORS = ["Conv", "Clip", "Pad", "Add", "Relu", "LeakyRelu"]
-
-
-def run(command: list[str]) -> None:
-    print("+", " ".join(command), flush=True)
-    subprocess.run(command, check=True)
 
 
 def photos() -> list[Path]:
@@ -142,10 +137,9 @@ def quantize(source: Path, target: Path, calibration: Path) -> None:
 
 def boxes_match(candidate: Path) -> list[str]:
     """What differs between the float model's faces and the candidate's, photo by photo."""
-    from focal.faces import FaceDetector
-
-    sys.path.insert(0, str(REPO / "tools"))
     from eval_faces import iou
+
+    from focal.faces import FaceDetector
 
     reference = FaceDetector(model_path=FLOAT_MODEL)
     quantized = FaceDetector(model_path=candidate)
@@ -169,21 +163,7 @@ def build(update: bool) -> None:
     work = Path(tempfile.mkdtemp(prefix="focal-int8-"))
     try:
         write_calibration(work / "calibration")
-        run([sys.executable, "-m", "venv", str(work / "venv")])
-        python = work / "venv" / "bin" / "python"
-        run(
-            [
-                str(python),
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-                "--only-binary",
-                ":all:",
-                *QUANTIZER_REQUIREMENTS,
-            ]
-        )
+        python = throwaway_env(work, QUANTIZER_REQUIREMENTS)
         candidate = work / INT8_MODEL.name
         run(
             [
