@@ -42,13 +42,14 @@ def set_threads(threads: int) -> None:
     pyvips.concurrency_set(max(1, threads))
 
 
-def load_options(*, all_pages: bool = False) -> str:
-    """The loader option string for untrusted bytes.
+# A truncated file fails to decode instead of being padded with grey (libvips' default is to
+# warn and carry on), so that damage is never served as an image.
+FAIL_ON = "truncated"
 
-    A truncated file fails to decode instead of being padded with grey (libvips' default is
-    to warn and carry on), so that damage is never served as an image.
-    """
-    options = ["fail_on=truncated"]
+
+def load_options(*, all_pages: bool = False) -> str:
+    """The loader option string for untrusted bytes (FAIL_ON)."""
+    options = [f"fail_on={FAIL_ON}"]
     if all_pages:
         options.append("n=-1")
     return ",".join(options)

@@ -103,6 +103,19 @@ def choose_format(
     return requested
 
 
+# At this quality and above a result is asked to keep fine detail: decoding shortcuts that
+# cost a fraction of a dB are not taken (executor._jpeg_shrink_on_load).
+EXACT_QUALITY = 90
+
+
+def writes_lossy(requested: str | None, quality: int | None) -> bool:
+    """Whether a result asked for as `requested` is written lossy below EXACT_QUALITY.
+    None and JPEG_OR_PNG count as JPEG: a JPEG original keeps no alpha to make them PNG."""
+    if requested in ("png", "gif"):
+        return False
+    return (quality or DEFAULT_QUALITY) < EXACT_QUALITY
+
+
 def _keep(metadata: str) -> int:
     if metadata == "keep":
         return int(ForeignKeep.ALL)

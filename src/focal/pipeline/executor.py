@@ -16,7 +16,7 @@ import pyvips
 from focal.errors import ErrorKind, FocalError
 from focal.options import Color
 from focal.pipeline.deadline import Deadline
-from focal.pipeline.encode import Encoding, choose_format, encode
+from focal.pipeline.encode import Encoding, choose_format, encode, writes_lossy
 from focal.pipeline.frames import Canvas
 from focal.pipeline.geometry import Box
 from focal.pipeline.heic import decode_heic, needs_heif_decoder
@@ -28,7 +28,7 @@ from focal.pipeline.source import (
     check_size,
     probe,
 )
-from focal.vips import error_detail, load_options
+from focal.vips import FAIL_ON, error_detail, load_options
 
 
 @dataclass(frozen=True)
@@ -98,13 +98,37 @@ def _load_scale(
     return (sy, sx) if turns % 2 else (sx, sy)
 
 
+def _jpeg_shrink_on_load(source: SourceInfo, shrink: float) -> int:
+    """The JPEG decoding scale (1/2, 1/4, 1/8) for a result `shrink` times smaller, when it is
+    larger than libvips' thumbnail would take; 1 otherwise (thumbnail chooses).
+
+    thumbnail leaves at least a factor of two to its own resize (a 4000 px photo for a 400 px
+    result is decoded at 1000 px); this rule, sharp's default, leaves at least one (500 px).
+    Decoding and resizing a quarter of the pixels takes a quarter less CPU per big original.
+    The cost, measured on the benchmark corpus at 400×300: 0.1-0.25 dB PSNR against a
+    full-size Lanczos resize once the result is written at quality 80 (2-9 dB before
+    encoding, on fine detail), so it is used only for lossy results below quality 90.
+    """
+    if source.format != "image/jpeg" or source.pages > 1:
+        return 1
+    thumbnail_shrink = next((n for n in (8, 4, 2) if shrink >= 2 * n), 1)
+    fast_shrink = next((n for n in (8, 4, 2) if shrink >= n), 1)
+    if fast_shrink > 1 and int(shrink) == fast_shrink:
+        fast_shrink //= 2  # libjpeg rounds such sizes down, a pixel short of the result
+    return fast_shrink if fast_shrink > thumbnail_shrink else 1
+
+
 def _load(
     data: bytes,
     source: SourceInfo,
     operations: Sequence[Operation],
     pages: int,
     faces: tuple[Box, ...] | None,
+    *,
+    lossy: bool = False,
 ) -> tuple[Canvas, list[Operation]]:
+    """`lossy`: the result is written lossy at a quality where a faster decoding scale is
+    invisible (see _jpeg_shrink_on_load)."""
     option_string = load_options(all_pages=pages > 1)
     sx, sy = _load_scale(operations, source, faces)
     width, height = round(source.width * sx), round(source.height * sy)
@@ -113,9 +137,20 @@ def _load(
         if sx < 1 or sy < 1:
             image = image.thumbnail_image(max(1, width), height=max(1, height), size="force")
     elif sx < 1 or sy < 1:
-        image = pyvips.Image.thumbnail_buffer(
-            data, max(1, width), height=max(1, height), size="force", option_string=option_string
-        )
+        shrink = _jpeg_shrink_on_load(source, 1 / max(sx, sy)) if lossy else 1
+        if shrink > 1:  # decoded at 1/2, 1/4 or 1/8 by libjpeg, then resized as thumbnail does
+            # The loader named, not looked for: probe found the format already.
+            image = pyvips.Image.jpegload_buffer(
+                data, shrink=shrink, fail_on=FAIL_ON, access="sequential"
+            ).thumbnail_image(max(1, width), height=max(1, height), size="force")
+        else:
+            image = pyvips.Image.thumbnail_buffer(
+                data,
+                max(1, width),
+                height=max(1, height),
+                size="force",
+                option_string=option_string,
+            )
     else:
         image = pyvips.Image.new_from_buffer(data, option_string, access="random")
         if pages == 1:
@@ -230,7 +265,8 @@ def run(
     deadline = deadline or Deadline(limits.transform_timeout)
     pages = _pages(source, output.anim)
     with _processing_errors(deadline):
-        canvas, operations = _load(data, source, operations, pages, faces)
+        lossy = writes_lossy(output.format, output.quality)
+        canvas, operations = _load(data, source, operations, pages, faces, lossy=lossy)
         canvas = _apply(canvas, operations, limits, deadline)
         keeps_alpha = bool(canvas.image.hasalpha()) and not (
             output.background is not None and output.background.opaque
