@@ -213,6 +213,12 @@ def _save(
     return data
 
 
+def _small_or_huge(image: pyvips.Image) -> bool:
+    """Too small for progressive JPEG to pay, or too large for its whole-image buffering."""
+    width, height = int(image.width), int(image.height)
+    return width * height < 50 * 50 or max(width, height) > 3000
+
+
 def _writer(
     image: pyvips.Image, encoding: Encoding, quality: int
 ) -> tuple[pyvips.Image, str, dict[str, object]]:
@@ -220,10 +226,7 @@ def _writer(
     fmt = encoding.format
     if fmt in ("jpeg", "baseline-jpeg"):
         image = _eight_bit(_flatten(image, encoding.background))
-        small_or_huge = (
-            image.width * image.height < 50 * 50 or max(image.width, image.height) > 3000
-        )
-        progressive = fmt == "jpeg" and not encoding.fast and not small_or_huge
+        progressive = fmt == "jpeg" and not encoding.fast and not _small_or_huge(image)
         return (
             image,
             "jpegsave_buffer",

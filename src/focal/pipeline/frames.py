@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -19,11 +20,14 @@ class Canvas:
     faces: tuple[Box, ...] | None = None  # None: not detected; () detected none
     measure_only: bool = False  # planning a size (format=json): skip pixel analysis
 
-    @property
+    # Read once per canvas: each read of a libvips property is several calls into the
+    # library, each releasing and taking back the interpreter lock, which the event loop and
+    # the other image threads compete for.
+    @functools.cached_property
     def width(self) -> int:
         return int(self.image.width)
 
-    @property
+    @functools.cached_property
     def height(self) -> int:
         """Height of one frame."""
         return int(self.image.height) // self.pages
