@@ -107,3 +107,34 @@ def test_a_truncated_original_fails_at_the_faster_scale_too(
     assert calls and calls[0]["shrink"] == 8
     assert refused.value.kind is ErrorKind.PROCESSING_FAILED
     assert "truncated" in refused.value.message
+
+
+def _cmyk() -> bytes:
+    photo = pyvips.Image.new_from_buffer(read_photo(NATURE), "")
+    return bytes(photo.icc_transform("cmyk").jpegsave_buffer(Q=90))
+
+
+def _turned() -> bytes:
+    photo = pyvips.Image.new_from_buffer(read_photo(NATURE), "").copy()
+    photo.set_type(pyvips.GValue.gint_type, "orientation", 6)  # shown turned a quarter
+    return bytes(photo.jpegsave_buffer(Q=90))
+
+
+@pytest.mark.parametrize(
+    ("original", "width", "size"),
+    [(_cmyk, 400, (400, 267)), (_turned, 300, (300, 450))],  # 300: 3264 px wide as shown
+    ids=["cmyk", "exif-6"],
+)
+def test_cmyk_and_turned_originals_come_out_alike_at_either_scale(
+    monkeypatch: pytest.MonkeyPatch, original: Any, width: int, size: tuple[int, int]
+) -> None:
+    calls = _loads(monkeypatch)
+    data = original()
+    operations = url_operations(parse_options(f"width={width}"))
+    fast = run(data, operations, OutputSpec(format="jpeg", quality=80))
+    exact = run(data, operations, OutputSpec(format="jpeg", quality=95))
+    assert [call["shrink"] for call in calls] == [8]
+    assert (fast.width, fast.height) == (exact.width, exact.height) == size
+    fast_pixels, exact_pixels = decode(fast.data), decode(exact.data)
+    assert fast_pixels.interpretation == "srgb" and fast_pixels.bands == 3
+    assert mean_abs_diff(fast_pixels, exact_pixels) < 2.5
