@@ -130,3 +130,77 @@ def test_replacing_an_entry_with_a_larger_one_keeps_the_bound(tmp_path: Path) ->
     assert cache.get(second) is None
     assert cache.bytes <= 3_000 and cache.bytes == disk_bytes(tmp_path)
     assert len(files(tmp_path)) == len(cache) == 1
+
+
+# --- several server processes on one folder (FOCAL_WORKERS) ---------------------------------
+# Each ResultCache below stands for one process: a share's lock is per open file, so two
+# caches in one process contend for shares as two processes do.
+
+
+def test_processes_split_the_bound_and_read_each_others_results(tmp_path: Path) -> None:
+    first, second = ResultCache(tmp_path, 4_000, shares=2), ResultCache(tmp_path, 4_000, shares=2)
+    try:
+        assert {first.folder.name, second.folder.name} == {"share-0", "share-1"}
+        assert first.max_bytes == second.max_bytes == 2_000
+        made = result_key("made by the first")
+        first.put(made, entry(300))
+        assert second.get(made) == entry(300)  # a hit: no second transformation
+        assert (second.hits, second.misses) == (1, 0)
+        for n in range(40):
+            (first if n % 2 else second).put(result_key(f"variant {n}"), entry(250 + 11 * n))
+            assert first.bytes <= 2_000 and second.bytes <= 2_000
+            assert disk_bytes(tmp_path) - lock_bytes(tmp_path) <= 4_000
+        assert first.bytes == disk_bytes(first.folder) and second.bytes == disk_bytes(second.folder)
+    finally:
+        first.close()
+        second.close()
+
+
+def lock_bytes(folder: Path) -> int:
+    return sum(path.stat().st_size for path in folder.glob("share-*.lock"))
+
+
+def test_a_process_beyond_the_shares_only_reads(tmp_path: Path) -> None:
+    caches = [ResultCache(tmp_path, 4_000, shares=2) for _ in range(2)]
+    late = ResultCache(tmp_path, 4_000, shares=2)  # one still exiting while its successor starts
+    try:
+        key = result_key("made before")
+        caches[0].put(key, entry(100))
+        assert late.get(key) == entry(100)
+        late.put(result_key("not kept"), entry(100))
+        assert late.get(result_key("not kept")) is None and late.bytes == 0
+    finally:
+        for cache in (*caches, late):
+            cache.close()
+
+
+def test_a_released_share_is_taken_again_with_its_entries(tmp_path: Path) -> None:
+    cache = ResultCache(tmp_path, 4_000, shares=2)
+    key = result_key("kept across a restart")
+    cache.put(key, entry(100))
+    share = cache.folder
+    cache.close()  # the process exits
+    again = ResultCache(tmp_path, 4_000, shares=2)
+    try:
+        assert again.folder == share and again.get(key) == entry(100)
+    finally:
+        again.close()
+
+
+def test_changing_the_number_of_processes_leaves_no_entry_outside_the_bound(
+    tmp_path: Path,
+) -> None:
+    single = ResultCache(tmp_path, 4_000)
+    single.put(result_key("one process"), entry(1_000))
+    several = [ResultCache(tmp_path, 4_000, shares=2) for _ in range(2)]
+    several[0].put(result_key("two processes"), entry(1_000))
+    # The single process's entries are gone; the shares hold what they count.
+    assert disk_bytes(tmp_path) - lock_bytes(tmp_path) == sum(cache.bytes for cache in several)
+    held = several[1]
+    several[0].close()
+    back = ResultCache(tmp_path, 4_000)  # one process again; share-1 is still held
+    assert not (tmp_path / "share-0").exists() and (tmp_path / "share-1").exists()
+    held.close()
+    ResultCache(tmp_path, 4_000)
+    assert not list(tmp_path.glob("share-*/*"))
+    assert back.bytes == 0

@@ -90,10 +90,13 @@ def face_detector(settings: Settings, limits: Limits) -> FaceDetector:
 
 
 def result_cache(settings: Settings) -> ResultCache | None:
-    """This server's cache of results on disk; None when FOCAL_RESULT_CACHE_BYTES is 0."""
+    """This server's cache of results on disk; None when FOCAL_RESULT_CACHE_BYTES is 0. The
+    server's processes (FOCAL_WORKERS) share its folder and its bound."""
     if settings.result_cache_bytes <= 0:
         return None
-    return ResultCache(settings.data_dir / "cache", settings.result_cache_bytes)
+    return ResultCache(
+        settings.data_dir / "cache", settings.result_cache_bytes, shares=settings.workers
+    )
 
 
 def url_access(settings: Settings, clock: Clock = now_micros) -> UrlAccess:

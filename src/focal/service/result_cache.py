@@ -7,14 +7,23 @@ temporary name and renamed, so a reader sees a whole entry or none. The index (s
 recency) is kept in memory, a cachetools LRU weighed in bytes whose evictions unlink their
 files, and rebuilt from a scan at start, ordered by modification time, which `get`
 refreshes. Methods are synchronous and thread-safe: callers use asyncio.to_thread.
+
+Several server processes on one data folder (`focal serve --workers N`) split the bound: each
+holds one share, `<folder>/share-<i>/`, claimed with a lock on `share-<i>.lock` for as long as
+it runs, bounded by max_bytes / N, where it alone writes and evicts; it reads the others'
+shares too, so a variant made by one process is a hit in all. The shares' bounds sum to the
+whole bound, so the folder stays within it.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
+import logging
 import os
 import secrets
+import shutil
 import struct
 import threading
 from collections.abc import Callable
@@ -24,6 +33,7 @@ from pathlib import Path
 
 from cachetools import LRUCache
 
+log = logging.getLogger(__name__)
 _TEMPORARY = ".tmp-"  # no key starts with a dot: a leftover of a crash, removed by the scan
 _HEADER = struct.Struct(">4sIQ")  # magic, metadata length, body length
 _MAGIC = b"FRC1"
@@ -80,16 +90,60 @@ def _size_of(size: int) -> int:
     return size
 
 
+_SHARE = "share-"
+_KEY_FOLDERS = "[0-9a-f][0-9a-f]"  # <folder>/ab/cdef…: a key's first two hex digits
+
+
 class ResultCache:
-    def __init__(self, folder: Path, max_bytes: int) -> None:
-        self.folder = Path(folder)
-        self.max_bytes = max_bytes
+    """`shares`: the server processes using `folder` (see the module's docstring)."""
+
+    def __init__(self, folder: Path, max_bytes: int, *, shares: int = 1) -> None:
+        root = Path(folder)
+        root.mkdir(parents=True, exist_ok=True)
         self.hits = 0
         self.misses = 0
-        self._index = _DiskIndex(max_bytes, self._remove)
         self._lock = threading.Lock()
-        self.folder.mkdir(parents=True, exist_ok=True)
+        self._claim: int | None = None  # the open lock file holding this process's share
+        self._others: list[Path] = []  # the other processes' shares, read on a miss
+        if shares <= 1:
+            self.folder = root
+            _remove_unheld_shares(root)  # left by an earlier run of several processes
+        else:
+            self.folder = self._claim_share(root, shares)
+            self._others = [
+                root / f"{_SHARE}{index}"
+                for index in range(shares)
+                if root / f"{_SHARE}{index}" != self.folder
+            ]
+            if self.folder == root / f"{_SHARE}0":  # one process clears a single one's
+                for legacy in root.glob(_KEY_FOLDERS):
+                    _remove_tree(legacy)
+            max_bytes //= shares
+        self.max_bytes = max_bytes
+        self._index = _DiskIndex(max_bytes, self._remove)
+        self.folder.mkdir(exist_ok=True)
         self._scan()
+
+    def _claim_share(self, root: Path, shares: int) -> Path:
+        for index in range(shares):
+            handle = os.open(root / f"{_SHARE}{index}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(handle)
+                continue
+            self._claim = handle
+            return root / f"{_SHARE}{index}"
+        # More processes than shares (one still exiting while its successor starts): this
+        # one writes nothing and reads them all, rather than break the bound or not start.
+        log.warning("result cache: the %d shares of %s are held; this one only reads", shares, root)
+        return root / f"{_SHARE}none"
+
+    def close(self) -> None:
+        """Give up this process's share (the system does it at exit anyway)."""
+        if self._claim is not None:
+            os.close(self._claim)
+            self._claim = None
 
     def __len__(self) -> int:
         return len(self._index)
@@ -113,7 +167,7 @@ class ResultCache:
 
     def _scan(self) -> None:
         found: list[tuple[int, str, int]] = []
-        for path in self.folder.glob("*/*"):
+        for path in self.folder.glob(f"{_KEY_FOLDERS}/*"):
             if path.name.startswith(_TEMPORARY):
                 with suppress(FileNotFoundError):
                     path.unlink()
@@ -135,11 +189,12 @@ class ResultCache:
         path = self._path(key)
         result = None
         if known:
-            try:
-                result = decode_result(path.read_bytes())
-                os.utime(path)  # recency survives a restart
-            except OSError:  # evicted since the look-up, or unreadable: a miss
-                result = None
+            result = _read(path)
+        else:
+            for other in self._others:  # made by another process: its share, its recency
+                result = _read(other / key[:2] / key[2:])
+                if result is not None:
+                    break
         with self._lock:
             if result is None:
                 self.misses += 1
@@ -152,8 +207,8 @@ class ResultCache:
 
     def put(self, key: str, result: CachedResult) -> None:
         data = encode_result(result)
-        if len(data) > self.max_bytes:
-            return  # would evict everything and still not fit
+        if len(data) > self.max_bytes or (self._others and self._claim is None):
+            return  # would evict everything and still not fit; or no share to write in
         path = self._path(key)
         path.parent.mkdir(exist_ok=True)
         temporary = path.with_name(f"{_TEMPORARY}{path.name}.{secrets.token_hex(4)}")
@@ -173,3 +228,38 @@ class ResultCache:
         finally:
             with suppress(FileNotFoundError):
                 temporary.unlink()
+
+
+def _read(path: Path) -> CachedResult | None:
+    """An entry's result, its recency refreshed on disk (it survives a restart); None when it
+    is gone (evicted since the look-up), unreadable or not whole."""
+    try:
+        result = decode_result(path.read_bytes())
+        os.utime(path)
+    except OSError:
+        return None
+    return result
+
+
+def _remove_unheld_shares(root: Path) -> None:
+    """Remove the shares no running process holds (a share's lock is free)."""
+    for share in root.glob(_SHARE + "*"):
+        if share.suffix == ".lock" or not share.is_dir():
+            continue
+        lock = share.with_name(share.name + ".lock")
+        handle = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            continue  # a server running with several processes still uses it
+        finally:
+            os.close(handle)
+        _remove_tree(share)
+
+
+def _remove_tree(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with suppress(FileNotFoundError):
+            path.unlink()
