@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import os
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -120,6 +121,9 @@ def serve(
         raise typer.Exit(2) from None
     settings.origin_path.mkdir(parents=True, exist_ok=True)
     limit_malloc_arenas(SERVER_ARENAS)
+    # Each process builds its app from the environment: it must know how many share the
+    # result cache and /metrics, --workers included.
+    os.environ["FOCAL_WORKERS"] = str(settings.workers)
     uvicorn.run(
         "focal.server.app:create_app",
         factory=True,
@@ -163,8 +167,6 @@ def calls_serve(
 ) -> None:
     """Run the server for calls: the SFU on, in one process (its sessions live in it), and
     no face detector started ahead of use."""
-    import os
-
     os.environ["FOCAL_CALLS_ENABLED"] = "true"
     os.environ["FOCAL_WORKERS"] = "1"
     os.environ["FOCAL_DETECTOR_WARM_START"] = "false"

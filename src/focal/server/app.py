@@ -32,6 +32,7 @@ from focal.server.image_route import PATTERN, ImageRoute, deliver_image
 from focal.server.images_api import router as images_api
 from focal.server.metrics import RequestMetrics, ServiceCollector
 from focal.server.openapi import get_and_head, published_schema
+from focal.server.process_metrics import ProcessMetrics, summed_registry
 from focal.server.readiness import ReadinessParts, readiness
 from focal.server.state import parts_of
 from focal.server.stream_api import ENVELOPED_STREAM_PATHS
@@ -117,6 +118,8 @@ def create_app(settings: Settings | None = None, clock: Clock = now_micros) -> F
             asyncio.create_task(parts.meter.flush_every(settings.usage_flush_seconds)),
             asyncio.create_task(parts.calls_egress.flush_every(settings.usage_flush_seconds)),
         ]
+        if processes is not None:  # the other server processes read this one's counts
+            background.append(asyncio.create_task(processes.write_every()))
         if parts.calls is not None:
             background.append(asyncio.create_task(parts.calls.sweep_every(1.0)))
         async with AsyncExitStack() as ingest:
@@ -127,11 +130,18 @@ def create_app(settings: Settings | None = None, clock: Clock = now_micros) -> F
             yield
         for task in background:
             task.cancel()
+        if processes is not None:
+            processes.remove()
         await parts.aclose()  # stops a warm start still loading, too
         if settings.detector_warm_start:
             await warming
 
     registry = CollectorRegistry()  # one per app: several apps may share a process (tests)
+    # Several server processes: /metrics answers with their sum (server/process_metrics.py).
+    processes = (
+        ProcessMetrics(settings.data_dir / "metrics", registry) if settings.workers > 1 else None
+    )
+    summed = None if processes is None else summed_registry(processes)
     # No redirects to add or drop a trailing slash: each URL gets its answer directly.
     # The documentation's pages (/docs, /redoc) load their scripts from this server, not a CDN.
     app = FastAPIOffline(
@@ -213,7 +223,10 @@ def create_app(settings: Settings | None = None, clock: Clock = now_micros) -> F
     @app.get("/metrics")
     async def metrics() -> Response:
         """Prometheus' text format."""
-        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+        if summed is None:
+            return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+        body = await asyncio.to_thread(generate_latest, summed)  # reads the others' files
+        return Response(body, media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/healthz")
     async def health() -> dict[str, str]:
