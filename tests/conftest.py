@@ -37,6 +37,13 @@ PHOTOS = Path(__file__).parent / "data" / "faces" / "images"
 # --- Images --------------------------------------------------------------------------------
 
 
+def free_port() -> int:
+    """A TCP port nothing listens on at 127.0.0.1, for a server started in another process."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def read_photo(name: str) -> bytes:
     """A real photo from tests/data/faces/images, by the part of its name after '__'."""
     matches = [path for path in PHOTOS.iterdir() if path.stem.split("__")[-1] == name]

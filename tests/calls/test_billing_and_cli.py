@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ from pathlib import Path
 import httpx
 from typer.testing import CliRunner
 
+from conftest import free_port
 from focal.catalog import open_catalog
 from focal.catalog.calls import CallsAppStore
 from focal.catalog.usage import date_number
@@ -60,12 +60,6 @@ def test_the_free_allowance_is_per_calendar_month_and_counted_from_its_first_day
     assert code == 0
     assert "calls: 1,050.000000 GB sent to clients; 50.000000 GB past 1,000 GB free" in out
     assert "$2.5000" in out
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def test_focal_calls_serve_runs_the_sfu(tmp_path: Path) -> None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -22,7 +21,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.responses import Response
 
-from conftest import RunningServer, server_settings, serving
+from conftest import RunningServer, free_port, server_settings, serving
 from focal.faces.remote import RemoteDetector
 from focal.faces.workers import DetectionResult, DetectionUnavailable
 from focal.server.detector_service import create_detector_app
@@ -42,12 +41,6 @@ class DetectorProcess:
     port: int
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _connections_to(port: int) -> int:
     """Established TCP connections to 127.0.0.1:port, from /proc (the kernel accepts them
     even while the listening process is stopped)."""
@@ -63,7 +56,7 @@ def _connections_to(port: int) -> int:
 
 @pytest.fixture
 def detector_process(tmp_path: Path) -> Iterator[DetectorProcess]:
-    port = _free_port()
+    port = free_port()
     environment = {key: value for key, value in os.environ.items() if not key.startswith("FOCAL_")}
     environment.update(
         FOCAL_DATA_DIR=str(tmp_path), FOCAL_LOG_LEVEL="warning", FOCAL_DETECTOR_WORKERS="1"
@@ -185,7 +178,7 @@ def test_a_slow_service_is_given_up_at_the_timeout(
 def test_no_service_at_the_url_means_centre_gravity(
     start_server: Callable[..., RunningServer],
 ) -> None:
-    server = _server_with_photo(start_server, detector_url=f"http://127.0.0.1:{_free_port()}")
+    server = _server_with_photo(start_server, detector_url=f"http://127.0.0.1:{free_port()}")
     assert _crop(server, FACE_CROP).content == _crop(server, CENTRE_CROP).content
 
 

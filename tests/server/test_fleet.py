@@ -7,7 +7,6 @@ import asyncio
 import os
 import re
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -22,7 +21,7 @@ import httpx
 import pytest
 import pyvips
 
-from conftest import RunningServer, read_photo
+from conftest import RunningServer, free_port, read_photo
 from focal.options import canonical, parse_options
 from focal.service.parts import Parts
 
@@ -58,18 +57,12 @@ PHOTOS = {"group.jpg": "multi_face", "grace.jpg": "grace_hopper"}
 ROUNDS = 3  # times each spelling is asked of each server
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @contextmanager
 def server_process(catalog: str, folder: Path) -> Iterator[str]:
     """A server process on `catalog`, with its own data folder and origin folder (which must
     exist) under `folder`; its URL, once it answers /healthz. Its output goes to
     `folder/server.log`, quoted if it fails to start."""
-    port = _free_port()
+    port = free_port()
     log = folder / "server.log"
     with log.open("wb") as output:
         process = subprocess.Popen(
@@ -267,7 +260,7 @@ def test_a_fleet_store_that_is_down_costs_speed_not_the_answer(
     for name in list(os.environ):  # no AWS_* variable of the machine may leak in
         if name.startswith("AWS_"):
             monkeypatch.delenv(name)
-    endpoint = f"http://127.0.0.1:{_free_port()}"  # nothing listens there
+    endpoint = f"http://127.0.0.1:{free_port()}"  # nothing listens there
     place = tmp_path / "shared"
     url = (
         f"s3://focal-test/fleet?endpoint={endpoint}&region=us-east-1"

@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from conftest import read_photo
+from conftest import free_port, read_photo
 from focal.service.hosted import blob_key
 
 TOKEN = "crash-test-token"
@@ -76,17 +76,11 @@ uvicorn.run(create_app(settings), host="127.0.0.1", port=int(port), log_level="w
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @contextmanager
 def server_process(
     data_dir: Path, stall_at: str = "nowhere", stall_id: str = ""
 ) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-c", SERVE, str(data_dir), str(port), TOKEN, stall_at, stall_id],
         stdout=subprocess.DEVNULL,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -21,7 +20,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from conftest import read_photo
+from conftest import free_port, read_photo
 
 ROUTE = "/cdn-cgi/image/{options}/{source:path}"
 REQUESTS = 24
@@ -33,15 +32,9 @@ class Processes:
     data: Path
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture
 def two_processes(tmp_path: Path) -> Iterator[Processes]:
-    port = _free_port()
+    port = free_port()
     origin = tmp_path / "origin"
     origin.mkdir()
     (origin / "cat.png").write_bytes(read_photo("chelsea"))
