@@ -126,14 +126,9 @@ class ResultCache:
 
     def _claim_share(self, root: Path, shares: int) -> Path:
         for index in range(shares):
-            handle = os.open(root / f"{_SHARE}{index}.lock", os.O_RDWR | os.O_CREAT, 0o644)
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                os.close(handle)
-                continue
-            self._claim = handle
-            return root / f"{_SHARE}{index}"
+            self._claim = _lock(root / f"{_SHARE}{index}.lock")
+            if self._claim is not None:
+                return root / f"{_SHARE}{index}"
         # More processes than shares (one still exiting while its successor starts): this
         # one writes nothing and reads them all, rather than break the bound or not start.
         log.warning("result cache: the %d shares of %s are held; this one only reads", shares, root)
@@ -246,15 +241,23 @@ def _remove_unheld_shares(root: Path) -> None:
     for share in root.glob(_SHARE + "*"):
         if share.suffix == ".lock" or not share.is_dir():
             continue
-        lock = share.with_name(share.name + ".lock")
-        handle = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        handle = _lock(share.with_name(share.name + ".lock"))
+        if handle is None:
             continue  # a server running with several processes still uses it
-        finally:
-            os.close(handle)
+        os.close(handle)
         _remove_tree(share)
+
+
+def _lock(path: Path) -> int | None:
+    """An exclusive lock on `path`, held while the returned descriptor stays open (the system
+    releases it when the process ends); None when another process holds it."""
+    handle = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(handle)
+        return None
+    return handle
 
 
 def _remove_tree(path: Path) -> None:
