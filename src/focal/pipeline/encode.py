@@ -214,7 +214,8 @@ def _save(
 
 
 def _small_or_huge(image: pyvips.Image) -> bool:
-    """Too small for progressive JPEG to pay, or too large for its whole-image buffering."""
+    """Under 50×50 px or over 3000 px on a side: written baseline even where progressive
+    JPEG is asked for."""
     width, height = int(image.width), int(image.height)
     return width * height < 50 * 50 or max(width, height) > 3000
 
