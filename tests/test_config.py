@@ -61,8 +61,8 @@ def test_a_value_in_the_file_names_the_key_and_the_file(tmp_path: Path) -> None:
 
 def test_an_override_names_the_setting() -> None:
     assert (
-        refusal({}, workers=0)
-        == "workers=0 (command line): workers must be a whole number, 1 or more"
+        refusal({}, workers=-1)
+        == "workers=-1 (command line): workers must be a whole number, 0 or more"
     )
 
 
@@ -271,11 +271,29 @@ def test_image_work_is_sized_from_the_machine_unless_set(
 ) -> None:
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
     assert machine_cores() == 2
-    # Two images per core, each on one libvips thread: the images keep the cores busy.
-    assert (Settings().image_concurrency, Settings().image_vips_threads) == (4, 1)
+    # `focal serve` starts one process per core; two images per core, each on one libvips
+    # thread, keep the cores busy. The jobs, the queue and the face workers are shared.
+    assert Settings().processes_to_start == 2
+    two = Settings(workers=2)
+    assert (two.processes, two.image_concurrency, two.image_vips_threads) == (2, 2, 1)
+    assert (two.process_queue_size, two.process_detector_workers) == (32, 1)
+    # An app built with workers = 0 by other means than `focal serve` is one process.
+    one = Settings()
+    assert (one.processes, one.image_concurrency, one.image_vips_threads) == (1, 4, 1)
+    assert (one.process_queue_size, one.process_detector_workers) == (64, 2)
+    assert Settings(workers=2, concurrency=3).image_concurrency == 2  # rounded up
     # Fewer jobs than cores: the cores are shared among them.
-    assert Settings(concurrency=1).image_vips_threads == 2
+    assert Settings(workers=1, concurrency=1).image_vips_threads == 2
     assert Settings(concurrency=8, vips_threads=3).image_vips_threads == 3
+    # RTMP ingest and calls keep their state in one process.
+    assert Settings(stream_enabled=True).processes_to_start == 1
+    assert Settings(calls_enabled=True).processes_to_start == 1
+
+
+def test_ingest_and_calls_refuse_several_processes() -> None:
+    message = refusal({"FOCAL_STREAM_ENABLED": "true"}, workers=2)
+    assert "workers=2: RTMP ingest (stream_enabled) runs in one server process" in message
+    assert "`focal stream serve`" in message
 
 
 def test_the_source_limits_default_to_the_pipelines_own() -> None:

@@ -106,7 +106,9 @@ def _resolved(**command_line: Any) -> ResolvedSettings:
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="Port to listen on.")] = None,
-    workers: Annotated[int | None, typer.Option(help="Server processes.")] = None,
+    workers: Annotated[
+        int | None, typer.Option(help="Server processes (0: one per core).")
+    ] = None,
 ) -> None:
     """Run the HTTP server (defaults: 127.0.0.1:8080, data in ./data)."""
     import uvicorn
@@ -120,16 +122,16 @@ def serve(
         errors.print(f"error: {error}")
         raise typer.Exit(2) from None
     settings.origin_path.mkdir(parents=True, exist_ok=True)
-    limit_malloc_arenas(SERVER_ARENAS)
     # Each process builds its app from the environment: it must know how many share the
-    # result cache and /metrics, --workers included.
-    os.environ["FOCAL_WORKERS"] = str(settings.workers)
+    # result cache, the image jobs and /metrics, --workers or the machine's choice included.
+    processes = settings.processes_to_start
+    os.environ["FOCAL_WORKERS"] = str(processes)
     uvicorn.run(
-        "focal.server.app:create_app",
+        "focal.server.app:serving_app",
         factory=True,
         host=settings.host,
         port=settings.port,
-        workers=settings.workers,
+        workers=processes,
         log_config=log_config,
         log_level=settings.log_level.lower(),
         access_log=False,  # Focal's own access log replaces uvicorn's (FOCAL_ACCESS_LOG)

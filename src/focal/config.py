@@ -136,7 +136,10 @@ class Settings(BaseSettings):
     # HTTP server.
     host: Text = "127.0.0.1"
     port: Port = 8080
-    workers: AtLeastOne = 1
+    # Server processes; 0: one per core (one when RTMP ingest or calls run in the server,
+    # whose state lives in one process). Image jobs, the queue, face detectors and the result
+    # cache's bound below are the server's, shared among its processes.
+    workers: ZeroOrMore = 0
     access_log: bool = False  # one line per request; off by default, the load balancer logs
     log_format: Literal["text", "json"] = "text"  # text: readable; json: one object a line
     log_level: Literal["debug", "info", "warning", "error"] = "info"  # the least severe logged
@@ -174,7 +177,8 @@ class Settings(BaseSettings):
     serve_originals: bool = True
     # Image jobs at once; 0: two per core of this machine. One image keeps a core busy only
     # part of the time (its Python steps wait for the interpreter, JPEG decoding and encoding
-    # are serial), so a second image per core fills the gaps.
+    # are serial), so a second image per core fills the gaps. Shared among the server's
+    # processes, rounded up.
     concurrency: ZeroOrMore = 0
     # libvips threads per image; 0: one when there are at least as many image jobs as cores
     # (the cores are kept busy by images side by side, and splitting one image across
@@ -236,7 +240,9 @@ class Settings(BaseSettings):
 
     # Face detection.
     detect_max_side: Annotated[int, Field(ge=32)] = 640  # the model's stride is 32
-    detector_workers: AtLeastOne = 2  # processes; two keep both cores of a small machine busy
+    # Processes, shared among the server's processes (rounded up); two keep both cores of a
+    # small machine busy.
+    detector_workers: AtLeastOne = 2
     detector_threads: AtLeastOne = 1  # inference threads per worker (1: least CPU per image)
     detector_timeout: Seconds = 10.0
     detector_max_rss_mib: AtLeastOne = 200  # a worker above this is replaced after its task
@@ -294,6 +300,16 @@ class Settings(BaseSettings):
         return (init_settings,)
 
     @model_validator(mode="after")
+    def _one_process_for_ingest_and_calls(self) -> Settings:
+        if self.workers > 1 and (self.stream_enabled or self.calls_enabled):
+            running = "RTMP ingest (stream_enabled)" if self.stream_enabled else "calls"
+            raise ValueError(
+                f"workers={self.workers}: {running} runs in one server process; set workers "
+                "to 1 or 0, or run it on its own (`focal stream serve`, `focal calls serve`)"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _unsigned_options_parse(self) -> Settings:
         for text in self.unsigned_options:
             try:
@@ -309,18 +325,52 @@ class Settings(BaseSettings):
         return self.origin_dir if self.origin_dir is not None else self.data_dir / "origin"
 
     @property
+    def processes(self) -> int:
+        """The server processes sharing the image jobs, the queue, the face workers and the
+        data folder. `focal serve` resolves workers = 0 (`processes_to_start`) and passes the
+        number on to its processes; an app built otherwise with 0 is one process."""
+        return max(1, self.workers)
+
+    @property
+    def processes_to_start(self) -> int:
+        """What `focal serve` starts: FOCAL_WORKERS, or one per core (one with RTMP ingest or
+        calls, whose state lives in one process)."""
+        if self.workers > 0:
+            return self.workers
+        if self.stream_enabled or self.calls_enabled:
+            return 1
+        return machine_cores()
+
+    @property
     def image_concurrency(self) -> int:
-        return self.concurrency if self.concurrency > 0 else 2 * machine_cores()
+        """Image jobs at once in each of the server's processes."""
+        total = self.concurrency if self.concurrency > 0 else 2 * machine_cores()
+        return _shared(total, self.processes)
 
     @property
     def image_vips_threads(self) -> int:
         if self.vips_threads > 0:
             return self.vips_threads
-        return max(1, machine_cores() // self.image_concurrency)
+        return max(1, machine_cores() // (self.image_concurrency * self.processes))
+
+    @property
+    def process_queue_size(self) -> int:
+        """Waiting image jobs each of the server's processes holds."""
+        return _shared(self.queue_size, self.processes)
+
+    @property
+    def process_detector_workers(self) -> int:
+        """Face worker processes each of the server's processes starts."""
+        return _shared(self.detector_workers, self.processes)
 
     def replace(self, **changes: Any) -> Settings:
         """A copy with `changes`, validated like any other settings."""
         return load_settings(environ={}, **{**self.model_dump(), **changes})
+
+
+def _shared(total: int, processes: int) -> int:
+    """One process's part of `total`, rounded up (each gets at least one of a non-zero total)."""
+    return -(-total // processes)
 
 
 SETTING_NAMES: tuple[str, ...] = tuple(Settings.model_fields)

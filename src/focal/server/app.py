@@ -20,6 +20,7 @@ from focal import __version__
 from focal.catalog.times import now_micros
 from focal.config import Settings, load_settings
 from focal.errors import ErrorKind, FocalError
+from focal.memory import SERVER_ARENAS, limit_malloc_arenas
 from focal.server.access_log import AccessLog
 from focal.server.api_models import DELIVERY_RESPONSES, ORIGINAL_RESPONSE, TEXT_ERRORS
 from focal.server.body_limit import BodyLimit, RouteBodyLimits
@@ -99,6 +100,13 @@ def include_calls(app: FastAPI) -> None:
     app.include_router(calls_page)
 
 
+def serving_app() -> FastAPI:
+    """The app of one `focal serve` process, from the environment; its malloc arenas are set
+    first, before its threads start (they are per process)."""
+    limit_malloc_arenas(SERVER_ARENAS)
+    return create_app()
+
+
 def create_app(settings: Settings | None = None, clock: Clock = now_micros) -> FastAPI:
     """`clock` is what metering's days and windows run on."""
     settings = settings or load_settings()
@@ -139,7 +147,7 @@ def create_app(settings: Settings | None = None, clock: Clock = now_micros) -> F
     registry = CollectorRegistry()  # one per app: several apps may share a process (tests)
     # Several server processes: /metrics answers with their sum (server/process_metrics.py).
     processes = (
-        ProcessMetrics(settings.data_dir / "metrics", registry) if settings.workers > 1 else None
+        ProcessMetrics(settings.data_dir / "metrics", registry) if settings.processes > 1 else None
     )
     summed = None if processes is None else summed_registry(processes)
     # No redirects to add or drop a trailing slash: each URL gets its answer directly.

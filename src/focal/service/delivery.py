@@ -26,6 +26,7 @@ from focal.service.faces import FaceLocator, FaceLookup
 from focal.service.hints import ClientHints, client_headers, client_identity
 from focal.service.jobs import ImageJobs
 from focal.service.metering import Meter, transformation_key
+from focal.service.process_locks import KeyLocks
 from focal.service.result_cache import CachedResult, ResultCache, result_key
 from focal.service.shared_results import SharedResults
 from focal.service.single_flight import SingleFlight
@@ -86,6 +87,7 @@ class DeliveryService:
         results: ResultCache | None,
         shared: SharedResults | None,
         access: UrlAccess,
+        processes: KeyLocks | None = None,
     ) -> None:
         self.settings = settings
         self.access = access  # signed URLs, unsigned options, presets
@@ -96,15 +98,18 @@ class DeliveryService:
         self.meter = meter
         self.results = results  # this server's cache; None when FOCAL_RESULT_CACHE_BYTES=0
         self.shared = shared  # the fleet's; None without FOCAL_SHARED_RESULTS_URL
-        # Concurrent requests for one variant wait on the same transformation.
+        # Concurrent requests for one variant wait on the same transformation: in this
+        # process, and with several processes, across them (through the result cache).
         self._making: SingleFlight[str, _Made] = SingleFlight()
+        self._processes = processes if results is not None else None
+        self.waited_for_other_process = 0
         self._sharing: set[asyncio.Task[None]] = set()  # writes to the fleet's store
         self.transformations = 0  # transformations started (not cache hits nor waiters)
 
     @property
     def coalesced(self) -> int:
         """Requests that waited for another's transformation of their variant."""
-        return self._making.joined
+        return self._making.joined + self.waited_for_other_process
 
     async def settle(self) -> None:
         """Wait for the writes to the fleet's store started so far."""
@@ -188,7 +193,7 @@ class DeliveryService:
             return Delivery(200, {**headers, "Content-Type": cached.content_type}, cached.body)
         note(cache="coalesced" if key in self._making else "miss")
         make = functools.partial(
-            self._make, key, identity, options, hints, resolved, metered_key
+            self._make_once, key, identity, options, hints, resolved, metered_key
         )
         try:
             made = await self._making.run(key, make)
@@ -221,6 +226,30 @@ class DeliveryService:
         if cached is not None and self.results is not None:
             await self._keep_here(key, cached)
         return cached
+
+    async def _make_once(
+        self,
+        key: str,
+        identity: str,
+        options: Options,
+        hints: ClientHints,
+        resolved: Source,
+        metered: str | None,
+    ) -> _Made:
+        """`_make`, unless another server process is making the same variant: then its
+        result, from the cache, once it is done."""
+        make = functools.partial(self._make, key, identity, options, hints, resolved, metered)
+        if self._processes is None:
+            return await make()
+        async with self._processes.hold(f"variant-{key}") as waited:
+            if waited:
+                assert self.results is not None
+                made = await asyncio.to_thread(self.results.get, key, counted=False)
+                if made is not None:  # else it failed, or was not to be kept: make it here
+                    self.waited_for_other_process += 1
+                    note(cache="coalesced")
+                    return _Made(identity, made, no_store=False)
+            return await make()
 
     async def _make(
         self,

@@ -25,6 +25,7 @@ from focal.faces.detector import (
 )
 from focal.faces.workers import DetectionUnavailable, FaceDetectors
 from focal.pipeline import Box
+from focal.service.process_locks import KeyLocks
 from focal.service.single_flight import SingleFlight
 
 
@@ -80,9 +81,18 @@ def detect_in_process(detector: FaceDetector, data: bytes) -> FaceLookup:
 
 
 class FaceLocator:
-    def __init__(self, pool: FaceDetectors, store: FaceBoxStore | None, memory_size: int) -> None:
+    def __init__(
+        self,
+        pool: FaceDetectors,
+        store: FaceBoxStore | None,
+        memory_size: int,
+        processes: KeyLocks | None = None,
+    ) -> None:
         self.pool = pool
         self.store = store
+        # Several server processes: one detects a new original, the others then read its
+        # boxes from the catalog.
+        self._processes = processes if store is not None else None
         # A memory of 0 keeps nothing (cachetools refuses a zero-sized cache's every entry).
         self._memory: LRUCache[str, StoredFaces] | None = (
             LRUCache(memory_size) if memory_size > 0 else None
@@ -106,6 +116,12 @@ class FaceLocator:
         return await self._detecting.run(key, functools.partial(self._find, data, key))
 
     async def _find(self, data: bytes, key: str) -> FaceLookup:
+        if self._processes is None:
+            return await self._look_up_or_detect(data, key)
+        async with self._processes.hold(f"faces-{key}"):
+            return await self._look_up_or_detect(data, key)
+
+    async def _look_up_or_detect(self, data: bytes, key: str) -> FaceLookup:
         if self.store is not None:
             stored = await asyncio.to_thread(self.store.get, key)
             if stored is not None:

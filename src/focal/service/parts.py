@@ -32,6 +32,7 @@ from focal.service.faces import FaceLocator, detector_identity
 from focal.service.hosted import HostedImages
 from focal.service.jobs import ImageJobs
 from focal.service.metering import Clock, HostedQuotas, Meter
+from focal.service.process_locks import KeyLocks
 from focal.service.result_cache import ResultCache
 from focal.service.shared_results import SharedResults, open_shared_results
 from focal.service.sources import Sources
@@ -58,7 +59,7 @@ def detector_model(settings: Settings) -> Path:
 def detector_pool(settings: Settings, limits: Limits) -> DetectorPool:
     """The server's face detectors: worker processes, started on first use or at start-up."""
     return DetectorPool(
-        workers=settings.detector_workers,
+        workers=settings.process_detector_workers,
         task_timeout=settings.detector_timeout,
         max_rss_bytes=settings.detector_max_rss_mib * MIB,
         max_side=settings.detect_max_side,
@@ -95,8 +96,14 @@ def result_cache(settings: Settings) -> ResultCache | None:
     if settings.result_cache_bytes <= 0:
         return None
     return ResultCache(
-        settings.data_dir / "cache", settings.result_cache_bytes, shares=settings.workers
+        settings.data_dir / "cache", settings.result_cache_bytes, shares=settings.processes
     )
+
+
+def process_locks(settings: Settings) -> KeyLocks | None:
+    """With several server processes: what one of them is making (a variant, an original's
+    faces), the others wait for rather than make again."""
+    return KeyLocks(settings.data_dir / "making") if settings.processes > 1 else None
 
 
 def url_access(settings: Settings, clock: Clock = now_micros) -> UrlAccess:
@@ -165,7 +172,8 @@ def build_parts(settings: Settings, clock: Clock = now_micros) -> Parts:
     """Every part of a server, each built once. `clock`: what metering's days run on."""
     limits = limits_from(settings)
     set_threads(settings.image_vips_threads)
-    jobs = ImageJobs(settings.image_concurrency, settings.queue_size)
+    jobs = ImageJobs(settings.image_concurrency, settings.process_queue_size)
+    making = process_locks(settings)
     catalog = open_catalog(catalog_url(settings.data_dir, settings.catalog_url))
     origin = LocalOrigin(settings.origin_path, settings.max_source_bytes)
     fetcher = RemoteFetcher(settings)
@@ -177,6 +185,7 @@ def build_parts(settings: Settings, clock: Clock = now_micros) -> Parts:
             catalog, detector_identity(settings.detect_max_side, detector_model(settings))
         ),
         settings.face_cache_size,
+        making,
     )
     early_faces = EarlyFaces(faces, settings.upload_face_queue)
     meter = Meter(
@@ -197,6 +206,7 @@ def build_parts(settings: Settings, clock: Clock = now_micros) -> Parts:
         results=results,
         shared=shared,
         access=url_access(settings, clock),
+        processes=making,
     )
     hosted_catalog = HostedCatalog(catalog)
     blobs = open_blob_store(settings.storage_url, settings.data_dir)

@@ -17,7 +17,6 @@ whole bound, so the folder stays within it.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import logging
@@ -32,6 +31,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from cachetools import LRUCache
+
+from focal.service.process_locks import lock_file
 
 log = logging.getLogger(__name__)
 _TEMPORARY = ".tmp-"  # no key starts with a dot: a leftover of a crash, removed by the scan
@@ -126,7 +127,7 @@ class ResultCache:
 
     def _claim_share(self, root: Path, shares: int) -> Path:
         for index in range(shares):
-            self._claim = _lock(root / f"{_SHARE}{index}.lock")
+            self._claim = lock_file(root / f"{_SHARE}{index}.lock")
             if self._claim is not None:
                 return root / f"{_SHARE}{index}"
         # More processes than shares (one still exiting while its successor starts): this
@@ -178,7 +179,9 @@ class ResultCache:
                 else:
                     self._index[key] = size
 
-    def get(self, key: str) -> CachedResult | None:
+    def get(self, key: str, *, counted: bool = True) -> CachedResult | None:
+        """`counted=False`: not a look-up (the hits and misses), but the read of a result
+        another process was seen making."""
         with self._lock:
             known = self._index.get(key) is not None  # and now the most recently used
         path = self._path(key)
@@ -192,12 +195,12 @@ class ResultCache:
                     break
         with self._lock:
             if result is None:
-                self.misses += 1
+                self.misses += counted
                 if known and key in self._index:  # a damaged entry: forget it
                     del self._index[key]
                     self._remove(key)
             else:
-                self.hits += 1
+                self.hits += counted
         return result
 
     def put(self, key: str, result: CachedResult) -> None:
@@ -241,23 +244,11 @@ def _remove_unheld_shares(root: Path) -> None:
     for share in root.glob(_SHARE + "*"):
         if share.suffix == ".lock" or not share.is_dir():
             continue
-        handle = _lock(share.with_name(share.name + ".lock"))
+        handle = lock_file(share.with_name(share.name + ".lock"))
         if handle is None:
             continue  # a server running with several processes still uses it
         os.close(handle)
         _remove_tree(share)
-
-
-def _lock(path: Path) -> int | None:
-    """An exclusive lock on `path`, held while the returned descriptor stays open (the system
-    releases it when the process ends); None when another process holds it."""
-    handle = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        os.close(handle)
-        return None
-    return handle
 
 
 def _remove_tree(path: Path) -> None:
