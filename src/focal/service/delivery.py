@@ -13,7 +13,7 @@ import hashlib
 import json
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 from focal.config import Settings
@@ -193,10 +193,12 @@ class DeliveryService:
             return Delivery(200, {**headers, "Content-Type": cached.content_type}, cached.body)
         note(cache="coalesced" if key in self._making else "miss")
         make = functools.partial(
-            self._make_once, key, identity, options, hints, resolved, metered_key
+            self._make, key, identity, options, hints, resolved, metered_key
         )
         try:
-            made = await self._making.run(key, make)
+            made = await self._making.run(
+                key, functools.partial(self._make_once, key, identity, make)
+            )
         except FocalError as error:
             if options.onerror == "redirect" and error.status not in (429, 503):
                 note(error=error.code, error_message=error.message)  # answered with a redirect
@@ -228,17 +230,10 @@ class DeliveryService:
         return cached
 
     async def _make_once(
-        self,
-        key: str,
-        identity: str,
-        options: Options,
-        hints: ClientHints,
-        resolved: Source,
-        metered: str | None,
+        self, key: str, identity: str, make: Callable[[], Awaitable[_Made]]
     ) -> _Made:
-        """`_make`, unless another server process is making the same variant: then its
+        """`make()`, unless another server process is making the same variant: then its
         result, from the cache, once it is done."""
-        make = functools.partial(self._make, key, identity, options, hints, resolved, metered)
         if self._processes is None:
             return await make()
         async with self._processes.hold(f"variant-{key}") as waited:
