@@ -13,6 +13,7 @@ from focal.errors import ErrorKind, FocalError
 from focal.options import parse_options
 from focal.pipeline import Limits, OutputSpec, run, url_operations, url_output
 from focal.pipeline.compose import run_composed
+from focal.pipeline.deadline import Deadline
 from focal.pipeline.operations import operation_from_dict
 from imaging import animated
 
@@ -37,6 +38,14 @@ def test_a_slow_gif_encode_is_stopped_with_a_clear_error(slow_gif: bytes) -> Non
     assert stopped.value.kind is ErrorKind.PROCESSING_FAILED
     assert stopped.value.status == 422
     assert "took longer than 0.05 s" in stopped.value.message
+
+
+def test_a_short_deadline_is_kept_while_a_longer_one_is_watched(slow_gif: bytes) -> None:
+    """The watchdog wakes for a deadline earlier than those it holds, not only for the first."""
+    options = parse_options("w=600,f=gif")
+    longer = Deadline(600).watching(pyvips.Image.black(8, 8))
+    with longer, pytest.raises(FocalError, match="took longer than 0.05 s"):
+        run(slow_gif, url_operations(options), url_output(options), limits=TINY_DEADLINE)
 
 
 def test_the_thread_is_freed_and_serves_afterwards(slow_gif: bytes) -> None:

@@ -69,3 +69,16 @@ def test_unsigned_options_compare_by_canonical_form_presets_included() -> None:
         allowed.check(target(PATH, ""), parse_options(text, allowed.presets), remote=False)
     with pytest.raises(FocalError, match="needs a signature"):
         allowed.check(target(PATH, ""), parse_options("width=51"), remote=False)
+
+
+def test_options_are_parsed_once_per_spelling() -> None:
+    """A repeated spelling is the same Options; a long one and a wrong one are parsed anew."""
+    long_name = "thumbnail" * 30
+    checked = UrlAccess([], presets={"thumb": "width=80,fit=cover", long_name: "width=80"})
+    assert checked.parse("preset=thumb,q=70") is checked.parse("preset=thumb,q=70")
+    assert checked.parse("preset=thumb,q=70") == parse_options("width=80,fit=cover,q=70")
+    long_spelling = f"preset={long_name}"
+    assert checked.parse(long_spelling) is not checked.parse(long_spelling)
+    for _ in range(2):
+        with pytest.raises(FocalError, match="width"):
+            checked.parse("width=wide")

@@ -86,7 +86,10 @@ class _Watchdog:
                     target=self._run, name="focal-deadlines", daemon=True
                 )
                 self._thread.start()
-            self._changed.notify()
+            if self._heap[0][2] is watch:
+                # Only a new earliest deadline changes when the thread must wake: waking it
+                # for every image costs a thread switch and the interpreter lock each time.
+                self._changed.notify()
         return watch
 
     def _run(self) -> None:

@@ -86,12 +86,15 @@ def _load_scale(
         prefix.append(op)
     if scaling is None:
         return 1.0, 1.0
-    canvas = _dry_canvas(source, 1, faces)
     turns = 0
-    for op in prefix:
-        canvas = op.apply(canvas)
-        turns += op.quarter_turns()
-    scale = scaling.load_scale(canvas)
+    if prefix or faces:
+        canvas = _dry_canvas(source, 1, faces)
+        for op in prefix:
+            canvas = op.apply(canvas)
+            turns += op.quarter_turns()
+        scale = scaling.load_scale(canvas)
+    else:  # the plan needs only the size: no canvas to build (two libvips calls)
+        scale = scaling.size_scale(source.width, source.height)
     if scale is None:
         return 1.0, 1.0
     sx, sy = scale

@@ -64,6 +64,10 @@ class Operation:
 
     def load_scale(self, canvas: Canvas) -> tuple[float, float] | None:
         """With `sets_load_scale`: the scale (x, y) this step gives `canvas`; None: none."""
+        return self.size_scale(canvas.width, canvas.height)
+
+    def size_scale(self, width: int, height: int) -> tuple[float, float] | None:
+        """`load_scale` for an image of that size with no faces on it: no image needed."""
         return None
 
     def quarter_turns(self) -> int:
@@ -279,10 +283,13 @@ class ResizeOp(Operation):
         region = gravity_rules.face_region(canvas, self)
         if region is not None:
             canvas = region.canvas
-        plan = self.plan(canvas.width, canvas.height)
+        return self.size_scale(canvas.width, canvas.height)
+
+    def size_scale(self, width: int, height: int) -> tuple[float, float] | None:
+        plan = self.plan(width, height)
         if plan is None:
             return None
-        return plan.scaled[0] / canvas.width, plan.scaled[1] / canvas.height
+        return plan.scaled[0] / width, plan.scaled[1] / height
 
     def apply(self, canvas: Canvas) -> Canvas:
         source = (canvas.width, canvas.height)

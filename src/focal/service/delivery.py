@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from focal.config import Settings
 from focal.errors import ErrorKind, FocalError
 from focal.header_values import etag_matches, header_value
-from focal.options import Options, canonical, parse_options
+from focal.options import Options, canonical
 from focal.pipeline import Limits, probe
 from focal.request_context import note
 from focal.service.faces import FaceLocator, FaceLookup
@@ -143,7 +143,7 @@ class DeliveryService:
         source_query = self.access.source_query(target)
         if remote and source_query:
             source = f"{source}?{source_query}"
-        options = parse_options(options_text, self.access.presets)
+        options = self.access.parse(options_text)
         self.access.check(target, options, remote)
         hints = ClientHints.from_headers(headers)
         async with contextlib.AsyncExitStack() as held:
