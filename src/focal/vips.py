@@ -5,6 +5,8 @@ Import this module before using pyvips.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pyvips
 
 # Loaders that are not fuzzed for untrusted input (and libvips' own formats) are refused.
@@ -45,6 +47,23 @@ def set_threads(threads: int) -> None:
 # A truncated file fails to decode instead of being padded with grey (libvips' default is to
 # warn and carry on), so that damage is never served as an image.
 FAIL_ON = "truncated"
+
+
+def load(loader: str | None, data: bytes, *args: Any, **options: Any) -> pyvips.Image:
+    """`pyvips.Image.<loader>_source` (thumbnail, jpegload...) reading `data` where it lies;
+    `loader` None: the one the bytes call for (`new_from_source`).
+
+    The `_buffer` forms copy the whole original into libvips first, once per load: a copy of
+    every original held beside it while it is worked on, its pages faulted in afresh. The
+    image keeps `data` alive for as long as its pixels may be read. For bytes `probe` has
+    accepted only: source loaders include libvips' own formats, which buffers do not.
+    """
+    source = pyvips.Source.new_from_memory(data)
+    if loader is None:
+        return pyvips.Image.new_from_source(source, *args, **options)  # keeps `source`
+    image = getattr(pyvips.Image, f"{loader}_source")(source, *args, **options)
+    image._references.append(source)  # as new_from_source: passed on to every image made
+    return image
 
 
 def load_options(*, all_pages: bool = False) -> str:

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import gc
 import struct
 import zlib
 from dataclasses import dataclass
@@ -12,11 +13,13 @@ from typing import ClassVar
 import pytest
 import pyvips
 
+from conftest import read_photo
 from focal.errors import ErrorKind, FocalError
 from focal.pipeline import Limits, probe, run
 from focal.pipeline.executor import OutputSpec, _load_scale
+from focal.pipeline.executor import render as render_image
 from focal.pipeline.frames import Canvas
-from focal.pipeline.operations import BlurOp, FlipOp, Operation
+from focal.pipeline.operations import BlurOp, FlipOp, Operation, operation_from_dict
 from imaging import (
     animated,
     band_means,
@@ -406,3 +409,15 @@ def test_any_operation_that_sets_the_load_scale_is_decoded_shrunk_for(photo) -> 
     assert output.width == quarter
     # a pixel step before it does not run on a shrunk original: decoding stays full
     assert _load_scale([BlurOp(2.0), Narrow(quarter)], source, None) == (1.0, 1.0)
+
+
+@pytest.mark.parametrize("width", [None, 120])  # decoded whole, and shrunk on load
+def test_a_decoded_original_keeps_its_bytes_while_its_pixels_are_read(width: int | None) -> None:
+    """The original is read where it lies, not copied into libvips: an image returned before
+    its pixels are computed (an overlay) keeps those bytes alive itself."""
+    photo = pyvips.Image.new_from_buffer(read_photo("chelsea"), "")
+    operations = [operation_from_dict({"op": "resize", "width": width})] if width else []
+    expected = render_image(photo.jpegsave_buffer(Q=90), operations).avg()
+    image = render_image(photo.jpegsave_buffer(Q=90), operations)  # nothing else holds them
+    gc.collect()
+    assert image.avg() == pytest.approx(expected)

@@ -66,13 +66,13 @@ def test_lossy_results_below_quality_90_take_the_faster_scale(
 def _loads(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
     """Records the arguments of every direct JPEG load."""
     calls: list[dict[str, Any]] = []
-    load = pyvips.Image.jpegload_buffer
+    load = pyvips.Image.jpegload_source
 
-    def recording(data: bytes, **kwargs: Any) -> pyvips.Image:
+    def recording(source: pyvips.Source, **kwargs: Any) -> pyvips.Image:
         calls.append(kwargs)
-        return load(data, **kwargs)
+        return load(source, **kwargs)
 
-    monkeypatch.setattr(pyvips.Image, "jpegload_buffer", recording)
+    monkeypatch.setattr(pyvips.Image, "jpegload_source", recording)
     return calls
 
 

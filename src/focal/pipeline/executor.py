@@ -28,7 +28,7 @@ from focal.pipeline.source import (
     check_size,
     probe,
 )
-from focal.vips import FAIL_ON, error_detail, load_options
+from focal.vips import FAIL_ON, error_detail, load, load_options
 
 
 @dataclass(frozen=True)
@@ -143,11 +143,12 @@ def _load(
         shrink = _jpeg_shrink_on_load(source, 1 / max(sx, sy)) if lossy else 1
         if shrink > 1:  # decoded at 1/2, 1/4 or 1/8 by libjpeg, then resized as thumbnail does
             # The loader named, not looked for: probe found the format already.
-            image = pyvips.Image.jpegload_buffer(
-                data, shrink=shrink, fail_on=FAIL_ON, access="sequential"
+            image = load(
+                "jpegload", data, shrink=shrink, fail_on=FAIL_ON, access="sequential"
             ).thumbnail_image(max(1, width), height=max(1, height), size="force")
         else:
-            image = pyvips.Image.thumbnail_buffer(
+            image = load(
+                "thumbnail",
                 data,
                 max(1, width),
                 height=max(1, height),
@@ -155,7 +156,7 @@ def _load(
                 option_string=option_string,
             )
     else:
-        image = pyvips.Image.new_from_buffer(data, option_string, access="random")
+        image = load(None, data, option_string, access="random")
         if pages == 1:
             image = image.autorot()
         if image.interpretation == "cmyk":  # as thumbnail does: pixels are worked on in sRGB
