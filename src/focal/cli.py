@@ -21,7 +21,6 @@ from rich.text import Text
 from focal.catalog import HostedCatalog, UsageStore, catalog_url, open_catalog
 from focal.catalog.times import from_micros, now_micros
 from focal.config import (
-    IMAGE_TURNS_VARIABLE,
     ConfigurationError,
     ResolvedSettings,
     Settings,
@@ -39,7 +38,6 @@ from focal.service.calls_usage import calls_report_of
 from focal.service.faces import detect_in_process
 from focal.service.metering import HostedQuotas, report_range, usage_report
 from focal.service.parts import face_detector
-from focal.service.process_turns import ProcessTurns
 from focal.service.transform import limits_from
 
 app = typer.Typer(
@@ -128,25 +126,16 @@ def serve(
     # result cache, the image jobs and /metrics, --workers or the machine's choice included.
     processes = settings.processes_to_start
     os.environ["FOCAL_WORKERS"] = str(processes)
-    turns = None
-    if processes > 1:  # their image jobs are counted together: one queue for the server
-        turns = ProcessTurns.create(settings.image_jobs_in_all)
-    if turns is not None:
-        os.environ[IMAGE_TURNS_VARIABLE] = str(turns.key)
-    try:
-        uvicorn.run(
-            "focal.server.app:serving_app",
-            factory=True,
-            host=settings.host,
-            port=settings.port,
-            workers=processes,
-            log_config=log_config,
-            log_level=settings.log_level.lower(),
-            access_log=False,  # Focal's own access log replaces uvicorn's (FOCAL_ACCESS_LOG)
-        )
-    finally:
-        if turns is not None:
-            turns.remove()
+    uvicorn.run(
+        "focal.server.app:serving_app",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=processes,
+        log_config=log_config,
+        log_level=settings.log_level.lower(),
+        access_log=False,  # Focal's own access log replaces uvicorn's (FOCAL_ACCESS_LOG)
+    )
 
 
 stream_app = typer.Typer(help="Live streams: RTMP ingest.", no_args_is_help=True)

@@ -43,10 +43,8 @@ log = logging.getLogger(__name__)
 
 CONFIG_VARIABLE = "FOCAL_CONFIG"
 ENV_PREFIX = "FOCAL_"
-# Set by `focal serve` for its processes: the key of the count of image work they share.
-IMAGE_TURNS_VARIABLE = "FOCAL_IMAGE_TURNS"
 # FOCAL_* variables that are not settings and so no misspelling.
-NOT_SETTINGS = frozenset({CONFIG_VARIABLE, IMAGE_TURNS_VARIABLE, "FOCAL_FUZZ_EXAMPLES"})
+NOT_SETTINGS = frozenset({CONFIG_VARIABLE, "FOCAL_FUZZ_EXAMPLES"})
 
 
 def _split_commas(value: Any) -> Any:
@@ -344,14 +342,10 @@ class Settings(BaseSettings):
         return machine_cores()
 
     @property
-    def image_jobs_in_all(self) -> int:
-        """Image jobs at once in all the server's processes together."""
-        return self.concurrency if self.concurrency > 0 else 2 * machine_cores()
-
-    @property
     def image_concurrency(self) -> int:
         """Image jobs at once in each of the server's processes."""
-        return _shared(self.image_jobs_in_all, self.processes)
+        total = self.concurrency if self.concurrency > 0 else 2 * machine_cores()
+        return _shared(total, self.processes)
 
     @property
     def image_vips_threads(self) -> int:

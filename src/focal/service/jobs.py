@@ -16,29 +16,22 @@ from typing import ParamSpec, TypeVar
 
 from focal.errors import ErrorKind, FocalError
 from focal.memory import name_os_thread, release_free_memory
-from focal.service.process_turns import ProcessTurns
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 
 class ImageJobs:
-    """`workers` jobs at once, and `queue_size` more admitted; with `turns` (several server
-    processes), this process's share of each, and the jobs of all processes counted together:
-    it has a thread for every turn, and its jobs wait for one of them."""
-
-    def __init__(self, workers: int, queue_size: int, turns: ProcessTurns | None = None) -> None:
+    def __init__(self, workers: int, queue_size: int) -> None:
         self.workers = max(1, workers)
         self.capacity = self.workers + max(0, queue_size)
-        self._turns = turns
-        threads = max(self.workers, turns.turns) if turns is not None else self.workers
         self._executor = ThreadPoolExecutor(
-            threads, thread_name_prefix="focal-image", initializer=name_os_thread
+            self.workers, thread_name_prefix="focal-image", initializer=name_os_thread
         )
         self._admitted = 0  # only touched from the event loop thread
         # Admitted requests wait here before reading their original: only as many originals
         # are in memory as there are threads to work on them.
-        self._working = asyncio.Semaphore(threads)
+        self._working = asyncio.Semaphore(self.workers)
 
     @property
     def admitted(self) -> int:
@@ -79,8 +72,6 @@ class ImageJobs:
         the caller's context, as `asyncio.to_thread` does: its log lines carry the request id."""
         loop = asyncio.get_running_loop()
         call = functools.partial(contextvars.copy_context().run, work, *args, **kwargs)
-        if self._turns is not None:  # the thread waits for a turn shared with the others
-            call = functools.partial(self._turns.run, call)
         return await loop.run_in_executor(self._executor, call)
 
     def close(self) -> None:

@@ -10,7 +10,6 @@ thing in both.
 from __future__ import annotations
 
 import asyncio
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,7 +19,7 @@ from sqlalchemy import Engine
 from focal.catalog import FaceBoxStore, HostedCatalog, UsageStore, catalog_url, open_catalog
 from focal.catalog.calls import CallsAppStore
 from focal.catalog.times import now_micros
-from focal.config import IMAGE_TURNS_VARIABLE, Settings
+from focal.config import Settings
 from focal.faces.detector import FaceDetector, model_for
 from focal.faces.remote import RemoteDetector
 from focal.faces.workers import DetectorPool, FaceDetectors
@@ -34,7 +33,6 @@ from focal.service.hosted import HostedImages
 from focal.service.jobs import ImageJobs
 from focal.service.metering import Clock, HostedQuotas, Meter
 from focal.service.process_locks import KeyLocks
-from focal.service.process_turns import ProcessTurns
 from focal.service.result_cache import ResultCache
 from focal.service.shared_results import SharedResults, open_shared_results
 from focal.service.sources import Sources
@@ -108,15 +106,6 @@ def process_locks(settings: Settings) -> KeyLocks | None:
     return KeyLocks(settings.data_dir / "making") if settings.processes > 1 else None
 
 
-def process_turns(settings: Settings) -> ProcessTurns | None:
-    """With several server processes started by `focal serve`: the count of image work they
-    share (its key in the environment)."""
-    key = os.environ.get(IMAGE_TURNS_VARIABLE)
-    if settings.processes <= 1 or not key:
-        return None
-    return ProcessTurns.join(int(key), settings.image_jobs_in_all)
-
-
 def url_access(settings: Settings, clock: Clock = now_micros) -> UrlAccess:
     """Which /cdn-cgi/image/ URLs are served: signed ones, unsigned options, presets."""
     return UrlAccess(settings.url_signing_keys, settings.unsigned_options, settings.presets, clock)
@@ -183,9 +172,7 @@ def build_parts(settings: Settings, clock: Clock = now_micros) -> Parts:
     """Every part of a server, each built once. `clock`: what metering's days run on."""
     limits = limits_from(settings)
     set_threads(settings.image_vips_threads)
-    jobs = ImageJobs(
-        settings.image_concurrency, settings.process_queue_size, process_turns(settings)
-    )
+    jobs = ImageJobs(settings.image_concurrency, settings.process_queue_size)
     making = process_locks(settings)
     catalog = open_catalog(catalog_url(settings.data_dir, settings.catalog_url))
     origin = LocalOrigin(settings.origin_path, settings.max_source_bytes)
