@@ -82,6 +82,21 @@ def test_files_over_the_limit_are_refused_without_reading_them(origin: LocalOrig
     assert len(origin.read("edge.jpg").data) == 100
 
 
+def test_a_file_that_grew_past_the_limit_after_it_was_looked_at_is_refused(
+    origin: LocalOrigin,
+) -> None:
+    """The read is sized by the file as it is when read, and still stops one byte past the
+    limit."""
+    path = origin.root / "growing.jpg"
+    path.write_bytes(b"G" * 50)
+    file = origin.stat("growing.jpg")
+    assert origin.load(file) == b"G" * 50
+    path.write_bytes(b"G" * 500)
+    with pytest.raises(FocalError) as caught:
+        origin.load(file)
+    assert caught.value.kind is ErrorKind.SOURCE_TOO_LARGE
+
+
 def test_fingerprint_changes_with_the_file(origin: LocalOrigin) -> None:
     first = origin.read("a.jpg").fingerprint
     assert origin.read("a.jpg").fingerprint == first

@@ -135,7 +135,12 @@ class LocalOrigin:
             return file.data
         try:
             with open(file.path, "rb") as handle:
-                data = handle.read(self.max_bytes + 1)
+                # Sized by the file, not by the limit: a read of the limit allocates that
+                # much afresh (mapped, then faulted in page by page) for every request.
+                size = min(os.fstat(handle.fileno()).st_size, self.max_bytes)
+                data = handle.read(size + 1)
+                if len(data) > size:  # grew since: read on, up to one byte past the limit
+                    data += handle.read(self.max_bytes + 1 - len(data))
         except OSError as error:
             raise self._unreadable(file.relative, error) from None
         if len(data) > self.max_bytes:  # grew since it was looked at
