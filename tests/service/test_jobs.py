@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import time
+
+import pytest
 
 from focal.request_context import current_request_id, handling, note
+from focal.service import jobs as jobs_module
 from focal.service.jobs import ImageJobs
 
 
@@ -53,3 +57,31 @@ def test_only_as_many_originals_are_worked_on_as_there_are_image_threads() -> No
     finally:
         jobs.close()
     assert most == 2
+
+
+def test_free_memory_is_handed_back_once_the_process_has_been_quiet(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Not at every moment no image is in work (under load that is many times a second, and
+    each trim makes the next images fault their buffers in again): after a quiet spell."""
+    trims: list[float] = []
+    monkeypatch.setattr(jobs_module, "QUIET_BEFORE_TRIM", 0.3)
+    monkeypatch.setattr(jobs_module, "release_free_memory", lambda: trims.append(time.monotonic()))
+    jobs = ImageJobs(workers=1, queue_size=0)
+
+    async def bursts() -> float:
+        ended = 0.0
+        for _ in range(5):  # idle for a moment between each, never for 0.3 s
+            async with jobs.admit():
+                await asyncio.sleep(0.05)
+            ended = time.monotonic()
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.6)
+        return ended
+
+    try:
+        ended = asyncio.run(bursts())
+    finally:
+        jobs.close()
+    assert len(trims) == 1
+    assert trims[0] - ended >= 0.29
