@@ -33,22 +33,6 @@ def test_each_process_kind_gets_its_arenas_unless_the_environment_says(
     assert [value for _, value in libc.calls] == [1, 2, 4]
 
 
-def test_a_server_heap_keeps_its_free_memory_unless_the_environment_says(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    libc = RecordingLibc()
-    fake: Any = lambda: libc  # noqa: E731
-    monkeypatch.setattr(memory, "_libc", fake)
-    monkeypatch.delenv("MALLOC_TRIM_THRESHOLD_", raising=False)
-    monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
-    memory.keep_heap_for_reuse()
-    assert libc.calls == [(-1, memory.SERVER_HEAP_KEPT), (-3, memory.SERVER_MAPPED_FROM)]
-    monkeypatch.setenv("MALLOC_TRIM_THRESHOLD_", "131072")
-    libc.calls.clear()
-    memory.keep_heap_for_reuse()
-    assert libc.calls == [(-3, memory.SERVER_MAPPED_FROM)]
-
-
 def test_threads_carry_their_names_into_the_system() -> None:
     seen: list[str] = []
 

@@ -21,15 +21,6 @@ from typing import Any
 SERVER_ARENAS = 1
 WORKER_ARENAS = 2
 _M_ARENA_MAX = -8
-_M_TRIM_THRESHOLD = -1
-_M_MMAP_THRESHOLD = -3
-# What a server process's heap keeps free for the next images (rather than handing it back
-# at every free), and the size from which a block gets a mapping of its own. Fixed, they stop
-# glibc's sliding thresholds, under which each image's buffers kept coming back as fresh pages
-# to fault in again (measured at c=16 on the benchmark corpus: 80-90 page faults per request
-# down to about 20, at the same peak). Idle, `release_free_memory` still hands it all back.
-SERVER_HEAP_KEPT = 32 * 1024 * 1024
-SERVER_MAPPED_FROM = 4 * 1024 * 1024
 
 
 @functools.cache
@@ -51,18 +42,6 @@ def limit_malloc_arenas(arenas: int) -> None:
     libc = _libc()
     if libc is not None:
         libc.mallopt(_M_ARENA_MAX, int(os.environ.get("MALLOC_ARENA_MAX", arenas)))
-
-
-def keep_heap_for_reuse() -> None:
-    """A server process's heap thresholds (SERVER_HEAP_KEPT, SERVER_MAPPED_FROM); glibc's own
-    variables, when set, win (MALLOC_TRIM_THRESHOLD_, MALLOC_MMAP_THRESHOLD_)."""
-    libc = _libc()
-    if libc is None:
-        return
-    if "MALLOC_TRIM_THRESHOLD_" not in os.environ:
-        libc.mallopt(_M_TRIM_THRESHOLD, SERVER_HEAP_KEPT)
-    if "MALLOC_MMAP_THRESHOLD_" not in os.environ:
-        libc.mallopt(_M_MMAP_THRESHOLD, SERVER_MAPPED_FROM)
 
 
 def release_free_memory() -> None:

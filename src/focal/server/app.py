@@ -20,7 +20,7 @@ from focal import __version__
 from focal.catalog.times import now_micros
 from focal.config import Settings, load_settings
 from focal.errors import ErrorKind, FocalError
-from focal.memory import SERVER_ARENAS, keep_heap_for_reuse, limit_malloc_arenas
+from focal.memory import SERVER_ARENAS, limit_malloc_arenas
 from focal.server.access_log import AccessLog
 from focal.server.api_models import DELIVERY_RESPONSES, ORIGINAL_RESPONSE, TEXT_ERRORS
 from focal.server.body_limit import BodyLimit, RouteBodyLimits
@@ -104,7 +104,6 @@ def serving_app() -> FastAPI:
     """The app of one `focal serve` process, from the environment; its malloc arenas are set
     first, before its threads start (they are per process)."""
     limit_malloc_arenas(SERVER_ARENAS)
-    keep_heap_for_reuse()
     return create_app()
 
 
