@@ -49,9 +49,8 @@ def set_threads(threads: int) -> None:
 FAIL_ON = "truncated"
 
 
-def load(loader: str | None, data: bytes, *args: Any, **options: Any) -> pyvips.Image:
-    """`pyvips.Image.<loader>_source` (thumbnail, jpegload...) reading `data` where it lies;
-    `loader` None: the one the bytes call for (`new_from_source`).
+def load(loader: str, data: bytes, *args: Any, **options: Any) -> pyvips.Image:
+    """`pyvips.Image.<loader>_source` (thumbnail, jpegload...) reading `data` where it lies.
 
     The `_buffer` forms copy the whole original into libvips first, once per load: a copy of
     every original held beside it while it is worked on, its pages faulted in afresh. The
@@ -59,8 +58,6 @@ def load(loader: str | None, data: bytes, *args: Any, **options: Any) -> pyvips.
     accepted only: source loaders include libvips' own formats, which buffers do not.
     """
     source = pyvips.Source.new_from_memory(data)
-    if loader is None:
-        return pyvips.Image.new_from_source(source, *args, **options)  # keeps `source`
     image = getattr(pyvips.Image, f"{loader}_source")(source, *args, **options)
     image._references.append(source)  # as new_from_source: passed on to every image made
     return image

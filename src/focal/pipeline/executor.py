@@ -22,6 +22,7 @@ from focal.pipeline.geometry import Box
 from focal.pipeline.heic import decode_heic, needs_heif_decoder
 from focal.pipeline.operations import Operation
 from focal.pipeline.source import (
+    LOADER_OF,
     Limits,
     SourceInfo,
     check_output_budget,
@@ -156,7 +157,9 @@ def _load(
                 option_string=option_string,
             )
     else:
-        image = load(None, data, option_string, access="random")
+        image = load(
+            LOADER_OF[source.format], data, string_options=option_string, access="random"
+        )
         if pages == 1:
             image = image.autorot()
         if image.interpretation == "cmyk":  # as thumbnail does: pixels are worked on in sRGB

@@ -20,6 +20,9 @@ _LOADERS = {
     "heifload": "image/avif",
     "tiffload": "image/tiff",
 }  # not svgload: libvips marks it untrusted, so block_untrusted refuses SVG before we see it
+# The loader of each format (all but HEIC, which libvips cannot decode): what decodes an
+# original probe accepted, named rather than looked for again.
+LOADER_OF = {media_type: loader for loader, media_type in _LOADERS.items()}
 ANIMATED_FORMATS = ("image/gif", "image/webp")
 # Every format an original may be in, as a page's file checks name them.
 ACCEPTED_FORMATS = (*_LOADERS.values(), "image/heic")
