@@ -20,7 +20,7 @@ _URL_SAFE = "!#$%&'()*+,/:;=?@[]~"
 def header_value(text: str, limit: int = HEADER_VALUE_MAX) -> str:
     """`text` as a valid header value: one line of visible ASCII, at most `limit` long."""
     line = _CONTROLS.sub(" ", text).strip()
-    ascii_line = "".join(char if char.isascii() else quote(char) for char in line)
+    ascii_line = line if line.isascii() else "".join(c if c.isascii() else quote(c) for c in line)
     return ascii_line[:limit].rstrip()
 
 

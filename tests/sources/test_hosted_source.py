@@ -24,6 +24,8 @@ def test_the_fingerprint_needs_no_read_and_the_bytes_come_from_the_blob_store(
     assert source.original_url == "/images/cat/public"
     assert not source.in_memory
     assert asyncio.run(source.read()) == b"original bytes"
+    read = source.blocking_read()
+    assert read is not None and read() == b"original bytes"
 
 
 def test_a_missing_blob_is_a_404_that_names_the_image(tmp_path: Path) -> None:
@@ -32,3 +34,6 @@ def test_a_missing_blob_is_a_404_that_names_the_image(tmp_path: Path) -> None:
         asyncio.run(source.read())
     assert caught.value.kind is ErrorKind.NOT_FOUND
     assert "'gone'" in caught.value.message
+    with pytest.raises(FocalError) as blocking:
+        source.blocking_read()()
+    assert blocking.value.message == caught.value.message

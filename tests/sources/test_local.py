@@ -62,9 +62,22 @@ def test_refuses_symlinks_that_leave_the_root(origin: LocalOrigin, tmp_path: Pat
     assert kind_of(origin, "dir/secret.txt") is ErrorKind.INVALID_URL
 
 
+def test_refuses_a_dangling_symlink_that_leaves_the_root(
+    origin: LocalOrigin, tmp_path: Path
+) -> None:
+    (origin.root / "gone.txt").symlink_to(tmp_path / "never-there.txt")
+    assert kind_of(origin, "gone.txt") is ErrorKind.INVALID_URL
+
+
 def test_symlinks_inside_the_root_are_followed(origin: LocalOrigin) -> None:
     (origin.root / "alias.jpg").symlink_to(origin.root / "a.jpg")
+    (origin.root / "folder").symlink_to(origin.root / "sub")
+    (origin.root / "itself").symlink_to(origin.root)
     assert origin.read("alias.jpg").data == b"A" * 10
+    assert origin.read("folder/b.png").data == b"B" * 20
+    # Found by its real path: one spelling for metering, wherever the link was.
+    assert origin.stat("folder/b.png").name == "sub/b.png"
+    assert kind_of(origin, "itself") is ErrorKind.NOT_FOUND  # the folder, not a file
 
 
 @pytest.mark.parametrize(
@@ -171,3 +184,5 @@ def test_a_file_as_a_source_reads_only_when_its_bytes_were_not_read_to_hash_it(
     assert not again.in_memory and again.fingerprint == first.fingerprint
     assert again.name == first.name  # one spelling for metering
     assert asyncio.run(again.read()) == asyncio.run(first.read()) == b"B" * 20
+    # The same read as a blocking call, for an image thread to make.
+    assert again.blocking_read()() == first.blocking_read()() == b"B" * 20

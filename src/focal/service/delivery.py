@@ -31,7 +31,7 @@ from focal.service.result_cache import CachedResult, ResultCache, result_key
 from focal.service.shared_results import SharedResults
 from focal.service.single_flight import SingleFlight
 from focal.service.sources import Sources, is_remote
-from focal.service.transform import Described, transform
+from focal.service.transform import Described, read_and_transform, transform
 from focal.service.url_access import RequestTarget, UrlAccess
 from focal.sources.base import Source
 from focal.sources.origins import is_loop
@@ -192,9 +192,7 @@ class DeliveryService:
             note(gravity=cached.headers.get("Focal-Gravity"))
             return Delivery(200, {**headers, "Content-Type": cached.content_type}, cached.body)
         note(cache="coalesced" if key in self._making else "miss")
-        make = functools.partial(
-            self._make, key, identity, options, hints, resolved, metered_key
-        )
+        make = functools.partial(self._make, key, identity, options, hints, resolved, metered_key)
         try:
             made = await self._making.run(
                 key, functools.partial(self._make_once, key, identity, make)
@@ -268,21 +266,27 @@ class DeliveryService:
         async with place, self.jobs.working():
             if metered is not None:
                 await self.meter.check(metered)  # past the quota, refuse before any work
-            data = await resolved.read()
-            self.transformations += 1
-            source = lookup = None
+            lookup = None
             extra: dict[str, str] = {}
-            if options.needs_faces:
-                # The limits first, from the header: detection decodes the original.
-                source = await self.jobs.run(probe, data, self.limits)
-                lookup = await self.faces.locate(data)
-                if options.gravity.uses_faces:
-                    extra["Focal-Gravity"] = _describe_gravity(lookup)
-                elif lookup.faces is not None:  # faces hidden: how many, found where
-                    extra["Focal-Faces"] = f"faces={len(lookup.faces)}; from={lookup.origin}"
-            result = await self.jobs.run(
-                transform, data, options, hints, self.limits, lookup, source
-            )
+            read = None if options.needs_faces else resolved.blocking_read()
+            if read is not None:  # read on the image thread: one hop to a thread, not two
+                self.transformations += 1
+                result = await self.jobs.run(read_and_transform, read, options, hints, self.limits)
+            else:
+                data = await resolved.read()
+                self.transformations += 1
+                source = None
+                if options.needs_faces:
+                    # The limits first, from the header: detection decodes the original.
+                    source = await self.jobs.run(probe, data, self.limits)
+                    lookup = await self.faces.locate(data)
+                    if options.gravity.uses_faces:
+                        extra["Focal-Gravity"] = _describe_gravity(lookup)
+                    elif lookup.faces is not None:  # faces hidden: how many, found where
+                        extra["Focal-Faces"] = f"faces={len(lookup.faces)}; from={lookup.origin}"
+                result = await self.jobs.run(
+                    transform, data, options, hints, self.limits, lookup, source
+                )
             if metered is not None:
                 await self.meter.count(metered)
         if isinstance(result, Described):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,3 +82,10 @@ def transform(
         slow_connection=hints.slow_connection(),
     )
     return run(data, operations, output, source=source, faces=faces, limits=limits)
+
+
+def read_and_transform(
+    read: Callable[[], bytes], options: Options, hints: ClientHints, limits: Limits
+) -> Output | Described:
+    """`transform` of the bytes `read` gives, read on the calling (image) thread."""
+    return transform(read(), options, hints, limits)

@@ -3,6 +3,7 @@ each implement, and the only one delivery knows."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 
@@ -33,4 +34,9 @@ class Source(Protocol):
 
     async def read(self) -> bytes:
         """The original's bytes."""
+        ...
+
+    def blocking_read(self) -> Callable[[], bytes] | None:
+        """`read` as a blocking call, for the image work to make on its own thread (one hop
+        to a thread per request, not two); None when the bytes come by `read` alone."""
         ...

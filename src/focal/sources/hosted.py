@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from focal.errors import ErrorKind, FocalError
@@ -38,8 +39,14 @@ class HostedSource:
         return False
 
     async def read(self) -> bytes:
+        return await asyncio.to_thread(self._get)
+
+    def blocking_read(self) -> Callable[[], bytes]:
+        return self._get
+
+    def _get(self) -> bytes:
         try:
-            return await asyncio.to_thread(self.blobs.get, self.blob_key)
+            return self.blobs.get(self.blob_key)
         except BlobNotFound:
             missing = f"the original of {self.image_id!r} is missing"
             raise FocalError(ErrorKind.NOT_FOUND, missing) from None

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import hashlib
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from stat import S_ISLNK, S_ISREG
 
 from cachetools import LRUCache
 
@@ -61,6 +63,8 @@ class LocalOrigin:
 
     def __init__(self, root: Path, max_bytes: int) -> None:
         self.root = root.resolve()
+        self._root_text = str(self.root)
+        self._root_prefix = os.path.join(self._root_text, "")  # with its separator
         self.max_bytes = max_bytes
         self._hashes: LRUCache[tuple[int, ...], str] = LRUCache(HASHES_KEPT)
         self._lock = threading.Lock()
@@ -71,6 +75,11 @@ class LocalOrigin:
         Hidden files and folders (a name starting with '.', like .env or .git) are never
         found, by their own name or through a link: they are not originals.
         """
+        return self._found(relative)[0]
+
+    def _found(self, relative: str) -> tuple[Path, str, os.stat_result]:
+        """The file, its path under the root, and its stat (taken once: it says what the
+        file is and, for the fingerprint, which content it holds)."""
         parts = [part for part in relative.replace("\\", "/").split("/") if part not in ("", ".")]
         if not parts or ".." in parts or any("\x00" in part for part in parts):
             raise FocalError(
@@ -81,29 +90,48 @@ class LocalOrigin:
         if _hidden(parts):
             raise _hidden_refused(parts)
         try:
-            path = self.root.joinpath(*parts).resolve()
-            if not path.is_relative_to(self.root):
+            real, under_root, stat = self._walk(parts)
+            if real == self._root_text:  # a link to the folder itself
+                raise missing
+            if not real.startswith(self._root_prefix):
                 raise FocalError(
                     ErrorKind.INVALID_URL, f"{relative!r} leads outside the origin folder"
                 )
-            if _hidden(path.relative_to(self.root).parts):
+            if _hidden(under_root):
                 raise _hidden_refused(parts)
-            if not path.is_file():
-                raise missing
-        except (OSError, RuntimeError):  # a name too long, a symlink loop (RuntimeError < 3.13)
+            stat = stat or os.stat(real)
+        except (OSError, ValueError):  # a name too long, a symlink loop, an unencodable name
             raise missing from None
-        return path
+        if not S_ISREG(stat.st_mode):
+            raise missing
+        return Path(real), "/".join(under_root), self._checked_size(stat)
+
+    def _walk(self, parts: Sequence[str]) -> tuple[str, list[str], os.stat_result | None]:
+        """The real path of `parts`, its parts under the root, and its stat (None: not taken).
+
+        One lstat per part when none is a link (a plain name: one system call; each releases
+        and retakes the GIL on the event loop, so realpath's walk from / costs several); a
+        link anywhere: realpath, and no stat yet (its target may lie outside the root).
+        """
+        path = self._root_text
+        for part in parts:
+            path = os.path.join(path, part)
+            stat = os.lstat(path)
+            if S_ISLNK(stat.st_mode):
+                real = os.path.realpath(os.path.join(self._root_text, *parts))
+                return real, real[len(self._root_prefix) :].split(os.sep), None
+        return path, list(parts), stat
 
     def stat(self, relative: str) -> LocalFile:
         """The file, with its fingerprint if its content is known: no reading.
 
-        An unknown file has an empty fingerprint: `hashed` reads it and makes one.
+        An unknown file has an empty fingerprint: `hashed` reads it and makes one. A few
+        system calls on the origin folder's disk, cheaper than a hop to a thread: callers
+        make it on the event loop.
         """
-        path = self.locate(relative)
-        name = path.relative_to(self.root).as_posix()
-        key = _stat_key(self._stat(path, relative))
+        path, name, stat = self._found(relative)
         with self._lock:
-            digest = self._hashes.get(key)
+            digest = self._hashes.get(_stat_key(stat))
         return LocalFile(path, f"file:{digest}" if digest else "", relative, name)
 
     def hashed(self, file: LocalFile) -> LocalFile:
@@ -123,6 +151,9 @@ class LocalOrigin:
             stat = path.stat()
         except OSError as error:
             raise self._unreadable(relative, error) from None
+        return self._checked_size(stat)
+
+    def _checked_size(self, stat: os.stat_result) -> os.stat_result:
         if stat.st_size > self.max_bytes:
             raise FocalError(
                 ErrorKind.SOURCE_TOO_LARGE,
@@ -190,3 +221,6 @@ class LocalFileSource:
         if self.file.data is not None:
             return self.file.data
         return await asyncio.to_thread(self.origin.load, self.file)
+
+    def blocking_read(self) -> Callable[[], bytes]:
+        return functools.partial(self.origin.load, self.file)

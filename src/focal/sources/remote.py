@@ -82,6 +82,9 @@ class UrlSource:
             return self.data
         return (await self.fetcher.fetch(self.url)).data
 
+    def blocking_read(self) -> None:
+        return None  # fetched on the event loop (or read already: `read` costs nothing)
+
 
 # --- The fetcher ------------------------------------------------------------------------------
 
