@@ -20,7 +20,7 @@ from focal.config import Settings
 from focal.errors import ErrorKind, FocalError
 from focal.header_values import etag_matches, header_value
 from focal.options import Options, canonical
-from focal.pipeline import Limits, probe
+from focal.pipeline import Limits, Output, probe
 from focal.request_context import note
 from focal.service.faces import FaceLocator, FaceLookup
 from focal.service.hints import ClientHints, client_headers, client_identity
@@ -266,27 +266,8 @@ class DeliveryService:
         async with place, self.jobs.working():
             if metered is not None:
                 await self.meter.check(metered)  # past the quota, refuse before any work
-            lookup = None
-            extra: dict[str, str] = {}
-            read = None if options.needs_faces else resolved.blocking_read()
-            if read is not None:  # read on the image thread: one hop to a thread, not two
-                self.transformations += 1
-                result = await self.jobs.run(read_and_transform, read, options, hints, self.limits)
-            else:
-                data = await resolved.read()
-                self.transformations += 1
-                source = None
-                if options.needs_faces:
-                    # The limits first, from the header: detection decodes the original.
-                    source = await self.jobs.run(probe, data, self.limits)
-                    lookup = await self.faces.locate(data)
-                    if options.gravity.uses_faces:
-                        extra["Focal-Gravity"] = _describe_gravity(lookup)
-                    elif lookup.faces is not None:  # faces hidden: how many, found where
-                        extra["Focal-Faces"] = f"faces={len(lookup.faces)}; from={lookup.origin}"
-                result = await self.jobs.run(
-                    transform, data, options, hints, self.limits, lookup, source
-                )
+            self.transformations += 1
+            result, lookup, extra = await self._transform(options, hints, resolved)
             if metered is not None:
                 await self.meter.count(metered)
         if isinstance(result, Described):
@@ -301,6 +282,28 @@ class DeliveryService:
             return _Made(identity + "\nfaces-unavailable", made, no_store=True)
         await self._keep(key, made)
         return _Made(identity, made, no_store=False)
+
+    async def _transform(
+        self, options: Options, hints: ClientHints, resolved: Source
+    ) -> tuple[Output | Described, FaceLookup | None, dict[str, str]]:
+        """The result, the faces looked up for it, and the headers that say what they did."""
+        read = None if options.needs_faces else resolved.blocking_read()
+        if read is not None:  # read on the image thread: one hop to a thread, not two
+            result = await self.jobs.run(read_and_transform, read, options, hints, self.limits)
+            return result, None, {}
+        data = await resolved.read()
+        source = lookup = None
+        extra: dict[str, str] = {}
+        if options.needs_faces:
+            # The limits first, from the header: detection decodes the original.
+            source = await self.jobs.run(probe, data, self.limits)
+            lookup = await self.faces.locate(data)
+            if options.gravity.uses_faces:
+                extra["Focal-Gravity"] = _describe_gravity(lookup)
+            elif lookup.faces is not None:  # faces hidden: how many, found where
+                extra["Focal-Faces"] = f"faces={len(lookup.faces)}; from={lookup.origin}"
+        result = await self.jobs.run(transform, data, options, hints, self.limits, lookup, source)
+        return result, lookup, extra
 
     async def _keep(self, key: str, made: CachedResult) -> None:
         """Into this server's cache, and into the fleet's in the background."""
