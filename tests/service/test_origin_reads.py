@@ -8,20 +8,26 @@ from collections.abc import Callable
 import pytest
 
 from conftest import RunningServer, read_photo
-from focal.sources.local import LocalFile
+from focal.sources.local import LocalFile, LocalOrigin
 
 
 @pytest.fixture
 def server(start_server: Callable[..., RunningServer]) -> RunningServer:
-    return start_server(detector_warm_start=False, result_cache_bytes=0)
+    server = start_server(detector_warm_start=False, result_cache_bytes=0)
+    (server.origin / "cat.png").write_bytes(read_photo("chelsea"))
+    return server
+
+
+def origin_of(server: RunningServer) -> tuple[LocalOrigin, Callable[[LocalFile], bytes]]:
+    """The server's origin folder, and its own load (before a test replaces it)."""
+    origin = server.parts.sources.origin
+    return origin, origin.load
 
 
 def test_the_image_thread_reads_the_original_it_transforms(
     server: RunningServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    (server.origin / "cat.png").write_bytes(read_photo("chelsea"))
-    origin = server.parts.sources.origin
-    load = origin.load
+    origin, load = origin_of(server)
     readers: list[str] = []
 
     def recording_load(file: LocalFile) -> bytes:
@@ -40,9 +46,7 @@ def test_the_image_thread_reads_the_original_it_transforms(
 def test_an_original_removed_after_it_was_found_is_a_clear_error(
     server: RunningServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    (server.origin / "cat.png").write_bytes(read_photo("chelsea"))
-    origin = server.parts.sources.origin
-    load = origin.load
+    origin, load = origin_of(server)
 
     def load_after_removal(file: LocalFile) -> bytes:
         file.path.unlink(missing_ok=True)
