@@ -157,7 +157,7 @@ def test_hidden_files_and_folders_are_never_found(origin: LocalOrigin, relative:
         path.write_bytes(b"secret")
     assert kind_of(origin, relative) is ErrorKind.NOT_FOUND
     with pytest.raises(FocalError, match="hidden"):
-        origin.locate(relative)
+        origin.stat(relative)
 
 
 def test_links_to_hidden_files_are_never_followed(origin: LocalOrigin) -> None:

@@ -69,17 +69,14 @@ class LocalOrigin:
         self._hashes: LRUCache[tuple[int, ...], str] = LRUCache(HASHES_KEPT)
         self._lock = threading.Lock()
 
-    def locate(self, relative: str) -> Path:
-        """The file for a URL path, refusing anything that would leave the root.
+    def _locate(self, relative: str) -> tuple[Path, str, os.stat_result]:
+        """The file for a URL path, its path under the root, and its stat (taken once: it
+        says what the file is and, for the fingerprint, which content it holds); refusing
+        anything that would leave the root.
 
         Hidden files and folders (a name starting with '.', like .env or .git) are never
         found, by their own name or through a link: they are not originals.
         """
-        return self._found(relative)[0]
-
-    def _found(self, relative: str) -> tuple[Path, str, os.stat_result]:
-        """The file, its path under the root, and its stat (taken once: it says what the
-        file is and, for the fingerprint, which content it holds)."""
         parts = [part for part in relative.replace("\\", "/").split("/") if part not in ("", ".")]
         if not parts or ".." in parts or any("\x00" in part for part in parts):
             raise FocalError(
@@ -99,7 +96,8 @@ class LocalOrigin:
                 )
             if _hidden(under_root):
                 raise _hidden_refused(parts)
-            stat = stat or os.stat(real)
+            if stat is None:  # reached through a link: its target, now known inside
+                stat = os.stat(real)
         except (OSError, ValueError):  # a name too long, a symlink loop, an unencodable name
             raise missing from None
         if not S_ISREG(stat.st_mode):
@@ -129,7 +127,7 @@ class LocalOrigin:
         system calls on the origin folder's disk, cheaper than a hop to a thread: callers
         make it on the event loop.
         """
-        path, name, stat = self._found(relative)
+        path, name, stat = self._locate(relative)
         with self._lock:
             digest = self._hashes.get(_stat_key(stat))
         return LocalFile(path, f"file:{digest}" if digest else "", relative, name)
